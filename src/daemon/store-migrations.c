@@ -1,0 +1,62 @@
+/* store-migrations.c: the schema, as an append-only list of steps. A step
+ * is never edited once released; PRAGMA user_version says how far a file is. */
+#define G_LOG_DOMAIN "bangerd-store"
+
+#include "config.h"
+
+#include "store.h"
+#include "store-private.h"
+
+static const char *const migrations[] = {
+  /* 1: kernels, images and VMs. Images and kernels are content-addressed
+   * files; a VM may not outlive the image or kernel it boots. */
+  "CREATE TABLE kernels ("
+  "  id         INTEGER PRIMARY KEY,"
+  "  name       TEXT NOT NULL UNIQUE,"
+  "  sha256     TEXT NOT NULL CHECK (length (sha256) = 64),"
+  "  path       TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL"
+  ");"
+  "CREATE TABLE images ("
+  "  id         INTEGER PRIMARY KEY,"
+  "  name       TEXT NOT NULL UNIQUE,"
+  "  sha256     TEXT NOT NULL CHECK (length (sha256) = 64),"
+  "  path       TEXT NOT NULL,"
+  "  kernel_id  INTEGER REFERENCES kernels (id) ON DELETE RESTRICT,"
+  "  created_at INTEGER NOT NULL"
+  ");"
+  "CREATE TABLE vms ("
+  "  id         INTEGER PRIMARY KEY,"
+  "  name       TEXT NOT NULL UNIQUE CHECK (length (name) BETWEEN 1 AND 63),"
+  "  state      TEXT NOT NULL DEFAULT 'stopped'"
+  "             CHECK (state IN ('stopped', 'starting', 'running', 'stopping', 'failed')),"
+  "  vcpus      INTEGER NOT NULL CHECK (vcpus > 0),"
+  "  memory_mib INTEGER NOT NULL CHECK (memory_mib > 0),"
+  "  disk_bytes INTEGER NOT NULL CHECK (disk_bytes > 0),"
+  "  image_id   INTEGER REFERENCES images (id) ON DELETE RESTRICT,"
+  "  kernel_id  INTEGER REFERENCES kernels (id) ON DELETE RESTRICT,"
+  "  created_at INTEGER NOT NULL"
+  ");",
+
+  /* 2: remember where each VM setting came from, so `vm show` can explain
+   * a value. Rows from before this step honestly say 'unknown'. */
+  "ALTER TABLE vms ADD COLUMN vcpus_source TEXT NOT NULL DEFAULT 'unknown'"
+  "  CHECK (vcpus_source IN ('unknown', 'user', 'config', 'auto', 'builtin'));"
+  "ALTER TABLE vms ADD COLUMN memory_source TEXT NOT NULL DEFAULT 'unknown'"
+  "  CHECK (memory_source IN ('unknown', 'user', 'config', 'auto', 'builtin'));"
+  "ALTER TABLE vms ADD COLUMN disk_source TEXT NOT NULL DEFAULT 'unknown'"
+  "  CHECK (disk_source IN ('unknown', 'user', 'config', 'auto', 'builtin'));",
+};
+
+int
+store_latest_version (void)
+{
+  return G_N_ELEMENTS (migrations);
+}
+
+const char *
+store_migration_sql (int version)
+{
+  g_return_val_if_fail (version >= 1 && version <= (int) G_N_ELEMENTS (migrations), NULL);
+  return migrations[version - 1];
+}
