@@ -1,0 +1,310 @@
+/* output.c: tables, "key: value" blocks and JSON for what the CLI prints.
+ * Pure string work so tests/unit/client can pin the formats. */
+#define G_LOG_DOMAIN "banger-client-output"
+
+#include "config.h"
+
+#include <stdarg.h>
+
+#include <glib/gi18n.h>
+
+#include "banger-size.h"
+#include "output.h"
+
+void
+banger_vm_info_free (BangerVmInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->name);
+  g_free (info->state);
+  g_free (info->vcpus_source);
+  g_free (info->memory_source);
+  g_free (info->disk_source);
+  g_free (info);
+}
+
+/* For g_ptr_array_sort(), which passes pointers to the elements. */
+int
+banger_vm_info_compare (gconstpointer a,
+                        gconstpointer b)
+{
+  const BangerVmInfo *va = *(BangerVmInfo * const *) a;
+  const BangerVmInfo *vb = *(BangerVmInfo * const *) b;
+
+  return g_strcmp0 (va->name, vb->name);
+}
+
+char *
+banger_format_time_iso (guint64 usec)
+{
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc ((gint64) (usec / G_USEC_PER_SEC));
+
+  if (utc == NULL)
+    return g_strdup ("1970-01-01T00:00:00Z");
+  return g_date_time_format (utc, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+char *
+banger_format_time_local (guint64  usec,
+                          gboolean with_seconds)
+{
+  g_autoptr(GDateTime) local = g_date_time_new_from_unix_local ((gint64) (usec / G_USEC_PER_SEC));
+
+  if (local == NULL)
+    return g_strdup ("-");
+  return g_date_time_format (local, with_seconds ? "%Y-%m-%d %H:%M:%S %Z" : "%Y-%m-%d %H:%M");
+}
+
+const char *
+banger_source_describe (const char *source)
+{
+  if (source == NULL)
+    return _("unknown");
+  if (g_str_equal (source, "user"))
+    return _("user");
+  if (g_str_equal (source, "config"))
+    return _("config");
+  if (g_str_equal (source, "auto"))
+    return _("auto: from host resources");
+  if (g_str_equal (source, "builtin"))
+    return _("builtin");
+  return source;
+}
+
+struct _BangerTable {
+  guint      n_columns;
+  GPtrArray *rows;   /* of GStrv, the header first */
+};
+
+static GStrv
+collect_row (guint   n_columns,
+             va_list args)
+{
+  GStrv row = g_new0 (char *, n_columns + 1);
+
+  for (guint i = 0; i < n_columns; i++)
+    row[i] = g_strdup (va_arg (args, const char *));
+  return row;
+}
+
+/* Takes @n_columns header strings. */
+BangerTable *
+banger_table_new (guint n_columns,
+                  ...)
+{
+  BangerTable *table = g_new0 (BangerTable, 1);
+  va_list args;
+
+  table->n_columns = n_columns;
+  table->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  va_start (args, n_columns);
+  g_ptr_array_add (table->rows, collect_row (n_columns, args));
+  va_end (args);
+  return table;
+}
+
+/* Takes as many strings as the table has columns. */
+void
+banger_table_add_row (BangerTable *table,
+                      ...)
+{
+  va_list args;
+
+  va_start (args, table);
+  g_ptr_array_add (table->rows, collect_row (table->n_columns, args));
+  va_end (args);
+}
+
+char *
+banger_table_render (BangerTable *table)
+{
+  g_autofree glong *widths = g_new0 (glong, table->n_columns);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint r = 0; r < table->rows->len; r++)
+    {
+      GStrv row = table->rows->pdata[r];
+      for (guint c = 0; c < table->n_columns; c++)
+        widths[c] = MAX (widths[c], g_utf8_strlen (row[c] ? row[c] : "", -1));
+    }
+
+  for (guint r = 0; r < table->rows->len; r++)
+    {
+      GStrv row = table->rows->pdata[r];
+      for (guint c = 0; c < table->n_columns; c++)
+        {
+          const char *cell = row[c] ? row[c] : "";
+          gboolean last = c + 1 == table->n_columns;
+
+          g_string_append (out, cell);
+          /* No trailing blanks after the last column. */
+          if (!last)
+            for (glong pad = g_utf8_strlen (cell, -1); pad < widths[c] + 2; pad++)
+              g_string_append_c (out, ' ');
+        }
+      g_string_append_c (out, '\n');
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+void
+banger_table_free (BangerTable *table)
+{
+  if (table == NULL)
+    return;
+  g_ptr_array_unref (table->rows);
+  g_free (table);
+}
+
+char *
+banger_render_fields (const char *first_label,
+                      ...)
+{
+  g_autoptr(GPtrArray) pairs = g_ptr_array_new ();
+  g_autoptr(GString) out = g_string_new (NULL);
+  glong width = 0;
+  va_list args;
+
+  va_start (args, first_label);
+  for (const char *label = first_label; label != NULL; label = va_arg (args, const char *))
+    {
+      g_ptr_array_add (pairs, (gpointer) label);
+      g_ptr_array_add (pairs, va_arg (args, char *));
+      width = MAX (width, g_utf8_strlen (label, -1) + 1);
+    }
+  va_end (args);
+
+  for (guint i = 0; i + 1 < pairs->len; i += 2)
+    {
+      const char *label = pairs->pdata[i];
+      const char *value = pairs->pdata[i + 1];
+
+      g_string_append_printf (out, "%s:", label);
+      for (glong pad = g_utf8_strlen (label, -1) + 1; pad < width + 2; pad++)
+        g_string_append_c (out, ' ');
+      g_string_append_printf (out, "%s\n", value ? value : "");
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+char *
+banger_vm_info_render_list (GPtrArray *vms)
+{
+  g_autoptr(BangerTable) table = NULL;
+
+  if (vms->len == 0)
+    return g_strdup_printf ("%s\n", _("No VMs. Create one with 'banger vm create NAME'."));
+
+  /* Translators: column headers of 'banger vm list'. */
+  table = banger_table_new (6, _("NAME"), _("STATE"), _("VCPUS"), _("MEMORY"),
+                            _("DISK"), _("CREATED"));
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const BangerVmInfo *vm = vms->pdata[i];
+      g_autofree char *vcpus = g_strdup_printf ("%u", vm->vcpus);
+      g_autofree char *memory = banger_size_format (vm->memory_mib * 1024 * 1024);
+      g_autofree char *disk = banger_size_format (vm->disk_bytes);
+      g_autofree char *created = banger_format_time_local (vm->created_at_usec, FALSE);
+
+      banger_table_add_row (table, vm->name, vm->state, vcpus, memory, disk, created);
+    }
+  return banger_table_render (table);
+}
+
+char *
+banger_vm_info_render_show (const BangerVmInfo *vm)
+{
+  g_autofree char *memory = banger_size_format (vm->memory_mib * 1024 * 1024);
+  g_autofree char *disk = banger_size_format (vm->disk_bytes);
+  g_autofree char *vcpus_line = g_strdup_printf ("%u (%s)", vm->vcpus,
+                                                 banger_source_describe (vm->vcpus_source));
+  g_autofree char *memory_line = g_strdup_printf ("%s (%s)", memory,
+                                                  banger_source_describe (vm->memory_source));
+  g_autofree char *disk_line = g_strdup_printf ("%s (%s)", disk,
+                                                banger_source_describe (vm->disk_source));
+  g_autofree char *created = banger_format_time_local (vm->created_at_usec, TRUE);
+
+  /* Translators: labels of 'banger vm show'; they are aligned for you. */
+  return banger_render_fields (_("name"), vm->name,
+                               _("state"), vm->state,
+                               _("vcpus"), vcpus_line,
+                               _("memory"), memory_line,
+                               _("disk"), disk_line,
+                               _("created"), created,
+                               NULL);
+}
+
+static void
+add_string_or_null (JsonBuilder *b,
+                    const char  *member,
+                    const char  *value)
+{
+  json_builder_set_member_name (b, member);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+/* The field names are the documented, stable JSON schema (docs/cli.md):
+ * add fields, never rename or remove them. */
+JsonNode *
+banger_vm_info_to_json (const BangerVmInfo *vm)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *created = banger_format_time_iso (vm->created_at_usec);
+
+  json_builder_begin_object (b);
+  add_string_or_null (b, "name", vm->name);
+  add_string_or_null (b, "state", vm->state);
+  json_builder_set_member_name (b, "vcpus");
+  json_builder_add_int_value (b, vm->vcpus);
+  json_builder_set_member_name (b, "memory_mib");
+  json_builder_add_int_value (b, (gint64) vm->memory_mib);
+  json_builder_set_member_name (b, "disk_bytes");
+  json_builder_add_int_value (b, (gint64) vm->disk_bytes);
+  json_builder_set_member_name (b, "created_at");
+  json_builder_add_string_value (b, created);
+  json_builder_set_member_name (b, "settings_source");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "vcpus", vm->vcpus_source);
+  add_string_or_null (b, "memory_mib", vm->memory_source);
+  add_string_or_null (b, "disk_bytes", vm->disk_source);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+JsonNode *
+banger_vm_list_to_json (GPtrArray *vms)
+{
+  JsonArray *array = json_array_sized_new (vms->len);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < vms->len; i++)
+    json_array_add_element (array, banger_vm_info_to_json (vms->pdata[i]));
+  json_node_take_array (node, array);
+  return node;
+}
+
+char *
+banger_json_to_string (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_indent (generator, 2);
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  return g_strconcat (text, "\n", NULL);
+}
+
+void
+banger_json_print (JsonNode *node)
+{
+  g_autofree char *text = banger_json_to_string (node);
+
+  fputs (text, stdout);
+}

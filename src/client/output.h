@@ -1,0 +1,65 @@
+/* output.h: how the CLI prints: aligned tables, "key: value" blocks and
+ * the stable JSON documented in docs/cli.md. No D-Bus in here. */
+#pragma once
+
+#include <stdio.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* A VM as the CLI shows it, copied out of the VM1 proxy. The sources are
+ * the SettingsSource values (user|config|auto|builtin) or NULL. */
+typedef struct {
+  char    *name;
+  char    *state;
+  guint    vcpus;
+  guint64  memory_mib;
+  guint64  disk_bytes;
+  guint64  created_at_usec;   /* µs since the epoch, UTC */
+  char    *vcpus_source;
+  char    *memory_source;
+  char    *disk_source;
+} BangerVmInfo;
+
+void          banger_vm_info_free        (BangerVmInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BangerVmInfo, banger_vm_info_free)
+
+int           banger_vm_info_compare     (gconstpointer a,
+                                          gconstpointer b);
+
+/* "2026-11-23T09:04:36Z" */
+char         *banger_format_time_iso     (guint64       usec);
+/* Local time for people, e.g. "2026-11-23 10:04". */
+char         *banger_format_time_local   (guint64       usec,
+                                          gboolean      with_seconds);
+/* "auto: from host resources" and so on; the raw value when unknown. */
+const char   *banger_source_describe     (const char   *source);
+
+/* A table whose columns are as wide as their widest cell. */
+typedef struct _BangerTable BangerTable;
+
+BangerTable  *banger_table_new           (guint         n_columns,
+                                          ...);
+void          banger_table_add_row       (BangerTable  *table,
+                                          ...);
+char         *banger_table_render        (BangerTable  *table);
+void          banger_table_free          (BangerTable  *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BangerTable, banger_table_free)
+
+/* "key:  value" lines, labels padded to the longest. Pairs of strings,
+ * NULL-terminated. */
+char         *banger_render_fields       (const char   *first_label,
+                                          ...) G_GNUC_NULL_TERMINATED;
+
+char         *banger_vm_info_render_list (GPtrArray    *vms);
+char         *banger_vm_info_render_show (const BangerVmInfo *info);
+
+JsonNode     *banger_vm_info_to_json     (const BangerVmInfo *info);
+JsonNode     *banger_vm_list_to_json     (GPtrArray    *vms);
+/* Pretty-printed, two-space indent, trailing newline. */
+char         *banger_json_to_string      (JsonNode     *node);
+void          banger_json_print          (JsonNode     *node);
+
+G_END_DECLS
