@@ -1,0 +1,24 @@
+/* helper-methods.h: banger-helper's D-Bus method handlers, one file each,
+ * and what they share. Each runs on a worker thread after authz.c allowed it. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "banger-helper-dbus.h"
+
+G_BEGIN_DECLS
+
+/* Wiring: connects every handle-* signal of @skeleton to its handler. */
+void     helper_methods_connect (BangerHelper1          *skeleton);
+
+/* Shared by handlers. */
+gboolean helper_caller_get_uid  (GDBusMethodInvocation  *invocation,
+                                 guint32                *out_uid,
+                                 GError                **error);
+
+/* One per method of dev.banger.Helper1 (see docs/privileges.md). */
+gboolean helper_handle_ping     (BangerHelper1          *skeleton,
+                                 GDBusMethodInvocation  *invocation,
+                                 gpointer                user_data);
+
+G_END_DECLS
