@@ -47,21 +47,36 @@ print_help (FILE *stream)
 }
 
 /* Never starts bangerd: --version must be safe to run anywhere, even
- * without a session bus, so any failure just leaves the line out. */
+ * without a session bus, so any failure just leaves the line out. Only
+ * the Version property is read, so a bangerd that is otherwise unwell
+ * still tells its version. */
 static int
 print_version (void)
 {
   g_autoptr(GDBusConnection) bus = NULL;
-  g_autoptr(BangerDaemon) daemon = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *owner = NULL;
 
   printf ("banger %s\n", PACKAGE_VERSION);
 
   bus = banger_session_bus (NULL);
   if (bus != NULL)
-    daemon = banger_daemon_connect_if_running (bus, NULL);
-  if (daemon != NULL && banger_manager1_get_version (daemon->manager) != NULL)
-    /* Translators: shown by 'banger --version' under banger's own version. */
-    printf (_("bangerd %s (running)\n"), banger_manager1_get_version (daemon->manager));
+    owner = banger_daemon_get_owner (bus, NULL);
+  if (owner != NULL)
+    reply = g_dbus_connection_call_sync (bus, owner, BANGER_DAEMON_PATH,
+                                         "org.freedesktop.DBus.Properties", "Get",
+                                         g_variant_new ("(ss)", "dev.banger.Manager1", "Version"),
+                                         G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                                         -1, NULL, NULL);
+  if (reply != NULL)
+    {
+      g_autoptr(GVariant) version = NULL;
+
+      g_variant_get (reply, "(v)", &version);
+      if (g_variant_is_of_type (version, G_VARIANT_TYPE_STRING))
+        /* Translators: shown by 'banger --version' under banger's own version. */
+        printf (_("bangerd %s (running)\n"), g_variant_get_string (version, NULL));
+    }
   return BANGER_EXIT_OK;
 }
 
