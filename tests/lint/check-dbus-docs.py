@@ -16,6 +16,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lintlib import Tap, rel, skip_all  # noqa: E402
 

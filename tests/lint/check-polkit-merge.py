@@ -14,6 +14,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lintlib import Tap, polkit_actions, read_linguas, read_po  # noqa: E402
 

@@ -18,55 +18,13 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lintlib import Tap  # noqa: E402
-
-# Keywords whose msgid is the first argument: they count only when that
-# argument is a string literal (`_(entry->summary)` extracts nothing).
-FIRST_ARG_KEYWORDS = ['_', 'N_', 'Q_', 'gettext', 'ngettext', 'gettext_noop']
-# Keywords with a domain or context first (meson's glib preset and
-# xgettext's defaults): any call counts.
-OTHER_KEYWORDS = ['C_', 'NC_', 'g_dgettext', 'g_dcgettext', 'g_dngettext',
-                  'g_dpgettext', 'g_dpgettext2', 'dgettext', 'dcgettext',
-                  'dngettext', 'dcngettext', 'pgettext', 'npgettext']
-
-FIRST_ARG_RE = re.compile(r'(?<![\w$])(%s)\s*\(\s*"' % '|'.join(map(re.escape, FIRST_ARG_KEYWORDS)))
-OTHER_RE = re.compile(r'(?<![\w$])(%s)\s*\(' % '|'.join(map(re.escape, OTHER_KEYWORDS)))
-
-
-def strip_c(text):
-    """@text without comments, string/char literal contents emptied ("" and ''),
-    and without preprocessor lines (so `#define _(s) gettext (s)` is no hit)."""
-    out = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if text.startswith('/*', i):
-            end = text.find('*/', i + 2)
-            i = n if end < 0 else end + 2
-            out.append(' ')
-        elif text.startswith('//', i):
-            end = text.find('\n', i)
-            i = n if end < 0 else end
-        elif c in '"\'':
-            j = i + 1
-            while j < n and text[j] != c and text[j] != '\n':
-                j += 2 if text[j] == '\\' else 1
-            out.append(c + c)
-            i = j + 1
-        else:
-            out.append(c)
-            i += 1
-    code = ''.join(out)
-    # Drop preprocessor directives, including continued lines.
-    code = re.sub(r'^[ \t]*#(?:[^\n]*\\\n)*[^\n]*', '', code, flags=re.M)
-    return code
-
+from lintlib import Tap, c_code, translatable_calls  # noqa: E402
 
 def has_c_strings(path):
     with open(path, encoding='utf-8', errors='replace') as f:
-        code = strip_c(f.read())
-    return bool(FIRST_ARG_RE.search(code) or OTHER_RE.search(code))
+        return bool(translatable_calls(c_code(f.read())))
 
 
 def has_policy_strings(path):

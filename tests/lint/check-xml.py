@@ -24,6 +24,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lintlib import (Tap, find_dtd, find_tool, polkit_structure_problems,  # noqa: E402
                      rel, share_dirs, skip_all)

@@ -2,6 +2,7 @@
 # Each script prints one TAP line per check and diagnostics as "# " lines.
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -228,3 +229,60 @@ def read_po(path):
                 cur[field] = _po_unquote(rest)
     flush()
     return entries
+
+
+# Translatable-string keywords: meson's glib preset plus xgettext's defaults.
+# Those whose msgid is the first argument count only when that argument is
+# a string literal (`_(entry->summary)` extracts nothing).
+FIRST_ARG_KEYWORDS = ('_', 'N_', 'Q_', 'gettext', 'ngettext', 'gettext_noop')
+# Those with a domain or context first: any call counts.
+OTHER_KEYWORDS = ('C_', 'NC_', 'g_dgettext', 'g_dcgettext', 'g_dngettext',
+                  'g_dpgettext', 'g_dpgettext2', 'dgettext', 'dcgettext',
+                  'dngettext', 'dcngettext', 'pgettext', 'npgettext')
+_KW = r'(?<![\w$])(%s)\s*\('
+FIRST_ARG_RE = re.compile(_KW % '|'.join(map(re.escape, FIRST_ARG_KEYWORDS)) + r'\s*"')
+OTHER_RE = re.compile(_KW % '|'.join(map(re.escape, OTHER_KEYWORDS)))
+
+
+def c_code(text):
+    """C source @text reduced to code: comments and preprocessor lines
+    blanked (so "N_()" in a comment or `#define _(s) gettext (s)` is no hit),
+    each string literal replaced by "s", or "" when empty, char literals by
+    'c'.  Newlines are kept, so offsets map to the same line numbers."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith('/*', i):
+            end = text.find('*/', i + 2)
+            end = n if end < 0 else end + 2
+            out.append(' ' + '\n' * text.count('\n', i, end))
+            i = end
+        elif text.startswith('//', i):
+            end = text.find('\n', i)
+            i = n if end < 0 else end
+        elif c in '"\'':
+            j = i + 1
+            while j < n and text[j] != c and text[j] != '\n':
+                j += 2 if text[j] == '\\' else 1
+            if c == "'":
+                out.append("'c'")
+            else:
+                out.append('""' if j == i + 1 else '"s"')
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    code = ''.join(out)
+    # Blank preprocessor directives, including continued lines.
+    return re.sub(r'^[ \t]*#(?:[^\n]*\\\n)*[^\n]*',
+                  lambda m: '\n' * m.group(0).count('\n'), code, flags=re.M)
+
+
+def translatable_calls(code):
+    """Match objects of the translatable-string calls in c_code() output."""
+    return list(FIRST_ARG_RE.finditer(code)) + list(OTHER_RE.finditer(code))
+
+
+def line_of(code, offset):
+    return code.count('\n', 0, offset) + 1
