@@ -42,8 +42,8 @@ vm_settings_check_vcpus (guint64   value,
   if (value >= VM_VCPUS_MIN && value <= VM_VCPUS_MAX)
     return TRUE;
   g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
-               _("%" G_GUINT64_FORMAT " vCPUs is out of range; use %d to %d"),
-               value, VM_VCPUS_MIN, VM_VCPUS_MAX);
+               _("%llu vCPUs is out of range; use %d to %d"),
+               (unsigned long long) value, VM_VCPUS_MIN, VM_VCPUS_MAX);
   return FALSE;
 }
 
@@ -54,8 +54,8 @@ vm_settings_check_memory_mib (guint64   value,
   if (value >= VM_MEMORY_MIB_MIN && value <= VM_MEMORY_MIB_MAX)
     return TRUE;
   g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
-               _("%" G_GUINT64_FORMAT " MiB of memory is out of range; use %d MiB to %d GiB"),
-               value, VM_MEMORY_MIB_MIN, VM_MEMORY_MIB_MAX / 1024);
+               _("%llu MiB of memory is out of range; use %d MiB to %d GiB"),
+               (unsigned long long) value, VM_MEMORY_MIB_MIN, VM_MEMORY_MIB_MAX / 1024);
   return FALSE;
 }
 
@@ -75,8 +75,8 @@ vm_settings_check_disk_bytes (guint64   value,
   if (value % (1024 * 1024) != 0)
     {
       g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
-                   _("A %s disk is not a whole number of MiB; round it, e.g. to %" G_GUINT64_FORMAT "M"),
-                   shown, (value + (1024 * 1024) - 1) >> 20);
+                   _("A %s disk is not a whole number of MiB; round it, e.g. to %lluM"),
+                   shown, (unsigned long long) ((value + (1024 * 1024) - 1) >> 20));
       return FALSE;
     }
   return TRUE;
