@@ -75,13 +75,17 @@ def main(argv):
                 translated += 1
                 got = b[kind].get(lang)
                 if got is None:
-                    problems.append(f'{action_id}: no <{kind} xml:lang="{lang}">; '
-                                    'rebuild the policy (it does not track po/ changes)')
+                    problems.append(f'{action_id}: no <{kind} xml:lang="{lang}">')
                 elif got != msgstr:
                     problems.append(f'{action_id}: <{kind} xml:lang="{lang}"> is "{got}", '
-                                    f'{lang}.po says "{msgstr}"; rebuild the policy')
+                                    f'{lang}.po says "{msgstr}"')
         for note in untranslated:
             print(f'# {note}')
+        if problems:
+            # i18n.merge_file does not depend on po/, so a stale build is
+            # the usual cause.
+            problems.append(f'if {lang}.po changed after the last build: delete {built} '
+                            'and build again (the merge does not track po/ files)')
         tap.result(not problems,
                    f'{name}: carries the {lang} translations ({translated} in {lang}.po)',
                    problems)
