@@ -30,9 +30,13 @@
 #   BANGER_HELPER_IDLE_TIMEOUT           helper --idle-timeout (default 30)
 #   BANGER_HELPER_VERBOSE                1 (default): helper gets --verbose
 #   HARNESS_KEEP=1                       keep $HARNESS_DIR and say where
-#   HARNESS_VERBOSE=1                    show service logs even on success
+#   HARNESS_SHOW_LOGS                    on-failure (default), always or
+#                                        never: bus and service logs on
+#                                        stderr at teardown
 #   HARNESS_PROTOCOL                     tap (default) or exitcode: how
-#                                        harness_skip reports a skip
+#                                        harness_skip and harness_die
+#                                        report (exitcode: exit 77 / 1 and
+#                                        stderr only)
 #   CI=true                              harness_skip fails instead
 #
 # Exported by harness_start
@@ -163,7 +167,9 @@ harness_log() {
 # A broken fixture is not a test failure of the code under test, but it
 # must never look like success: TAP "Bail out!" makes meson report ERROR.
 harness_die() {
-    printf 'Bail out! harness: %s\n' "$*"
+    if [[ ${HARNESS_PROTOCOL:-tap} == tap ]]; then
+        printf 'Bail out! harness: %s\n' "$*"
+    fi
     printf 'harness: %s\n' "$*" >&2
     exit 1
 }
@@ -858,7 +864,8 @@ harness_stop() {
         ((status == 0)) && status=1
     fi
 
-    if ((status != 0)) || [[ ${HARNESS_VERBOSE:-} == 1 ]]; then
+    local show=${HARNESS_SHOW_LOGS:-on-failure}
+    if [[ $show == always ]] || { [[ $show == on-failure ]] && ((status != 0)); }; then
         for log in "$HARNESS_DIR"/*.log; do
             [[ -e $log ]] && _harness_show_log "$log"
         done
