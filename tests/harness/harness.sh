@@ -5,9 +5,9 @@
 # Source it from bash (set -euo pipefail is fine), then call harness_start.
 # Everything it starts runs below tests/harness/reaper processes and is torn
 # down on exit, on SIGINT/SIGTERM/SIGHUP and (via PR_SET_PDEATHSIG) even when
-# the test is SIGKILLed, $HARNESS_DIR included. Several tests
-# may run at once: each gets its own dir, buses and polkitd; only the test
-# users are shared (created under a lock).
+# the test is SIGKILLed, $HARNESS_DIR included. Several tests may run at
+# once: each gets its own dir, buses and polkitd; only the test users are
+# shared (created under a lock).
 #
 # Lifecycle
 #   harness_start            root only. Creates $HARNESS_DIR (0755) and starts
@@ -58,14 +58,17 @@
 #                            (not), in /etc/group as polkit's isInGroup() needs.
 #                            Exports BANGER_GID, BANGERTEST_MEMBER_UID/_GID,
 #                            BANGERTEST_OTHER_UID/_GID.
-#   harness_as USER CMD...   Runs CMD (a program or a shell function) as USER (supplementary groups from
+#   harness_as USER CMD...   Runs CMD as USER (supplementary groups from
 #                            /etc/group, as after a login) with its own HOME and
 #                            XDG dirs under $HARNESS_DIR/users/USER, the private
 #                            system bus and no session bus. USER may be root.
+#                            CMD may be a shell function; it then sees exported
+#                            variables and the harness's constants only.
 #   harness_as_session USER CMD...
 #                            Same, inside a fresh session bus of USER's own
 #                            (dbus-run-session) where dev.banger.Daemon1 is
 #                            activatable; leftovers are killed when CMD ends.
+#                            Skips if USER cannot run the built bangerd.
 #                            For root: CMD runs on root's harness session bus.
 #
 # polkit
@@ -93,7 +96,9 @@
 #                            allow-interactive-authorization flag.
 #   harness_project_version  prints the version of the built project
 #
-# Skipping and requirements
+# Messages, skipping and requirements
+#   harness_log MSG...       to stderr
+#   harness_die MSG...       fixture failure: TAP "Bail out!", exit 1
 #   harness_skip REASON      Skips the whole test (TAP "1..0 # SKIP", or exit
 #                            77 with HARNESS_PROTOCOL=exitcode). With CI=true
 #                            it FAILS with REASON: CI must never skip silently.
@@ -497,16 +502,34 @@ _harness_user_setup() {
     )
 }
 
-# Prints a command line that runs "$@" in a new process even if $1 is a
-# shell function (of the harness or of the test): a bash that sources the
-# harness and gets this shell's function definitions.
+# Sets _harness_argv to a command line that runs "$@" in a new process even
+# if $1 is a shell function (of the harness or of the test): a bash that
+# gets this shell's function definitions and the harness's constants. (Not
+# by sourcing harness.sh: the user may not be able to read the tree.) Such a
+# function sees exported variables and those constants only.
 _harness_argv_for() {
     if [[ $(type -t "$1") == function ]]; then
+        local defs
+        defs=$(declare -f
+            declare -p HARNESS_LIB_DIR HARNESS_PYTHON HARNESS_POLKITD \
+                HARNESS_USERS HARNESS_HELPER_NAME HARNESS_HELPER_PATH \
+                HARNESS_DAEMON_NAME HARNESS_DAEMON_PATH)
         # shellcheck disable=SC2016 # expanded by that bash
-        _harness_argv=("$BASH" -c 'source "$0" && eval "$1" && shift && "$@"'
-            "$HARNESS_LIB_DIR/harness.sh" "$(declare -f)" "$@")
+        _harness_argv=("$BASH" -c 'eval "$1" && shift && "$@"' bash "$defs" "$@")
     else
         _harness_argv=("$@")
+    fi
+}
+
+# Skips (fails under CI) if USER cannot run PATH, typically because the
+# tree is under a directory such as /root that others cannot enter.
+_harness_require_reachable() {
+    local user=$1 path=$2
+    [[ -e $path ]] || return 0
+    if ! setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
+        -- test -x "$path"; then
+        harness_skip "$user cannot run $path: a parent directory is" \
+            "closed to other users; build in a directory they can reach"
     fi
 }
 
@@ -533,6 +556,8 @@ harness_as_session() {
     fi
     _harness_argv_for "$@"
     _harness_user_setup "$user"
+    # The session activates bangerd from the build dir as USER.
+    _harness_require_reachable "$user" "$HARNESS_BANGERD_EXE"
     local base=$HARNESS_DIR/users/$user
     if [[ ! -e $base/session.conf ]]; then
         # unix:dir= picks a fresh socket name, so one user can have several
