@@ -47,8 +47,11 @@
 #                               gdbus --session, banger, bangerd)
 #   HOME XDG_CONFIG_HOME XDG_STATE_HOME XDG_DATA_HOME XDG_CACHE_HOME
 #   XDG_RUNTIME_DIR             root's, all under $HARNESS_DIR/users/root
-#   PATH                        $BANGER_BUILD_DIR/src/client first
-#   HARNESS_HELPER_EXE HARNESS_BANGERD_EXE HARNESS_BANGER_EXE  built programs
+#   PATH                        the built banger's dir first
+#   HARNESS_HELPER_EXE HARNESS_BANGERD_EXE HARNESS_BANGER_EXE  the programs
+#                               the buses start (bangerd and banger: copies
+#                               in $HARNESS_DIR/bin if the build dir is closed
+#                               to other users)
 # Set (not exported) on sourcing: HARNESS_HELPER_NAME, HARNESS_HELPER_PATH,
 # HARNESS_DAEMON_NAME, HARNESS_DAEMON_PATH (bus names and object paths).
 #
@@ -750,6 +753,26 @@ _harness_start_bus() {
     export "$var=$addr"
 }
 
+# Test users run bangerd and banger from the build dir. If the checkout is
+# below a directory others cannot enter (/root, a mktemp -d), they run
+# copies in $HARNESS_DIR/bin instead (the programs are self-contained
+# executables), and HARNESS_BANGERD_EXE / HARNESS_BANGER_EXE say so.
+_harness_share_programs() {
+    if setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+        test -x "$BANGER_BUILD_DIR/src/client" 2>/dev/null; then
+        return 0
+    fi
+    install -d -m 0755 "$HARNESS_DIR/bin"
+    local exe
+    for exe in HARNESS_BANGERD_EXE HARNESS_BANGER_EXE; do
+        if [[ -x ${!exe} ]]; then
+            install -m 0755 "${!exe}" "$HARNESS_DIR/bin/"
+            printf -v "$exe" '%s' "$HARNESS_DIR/bin/${!exe##*/}"
+        fi
+    done
+    harness_log "$BANGER_BUILD_DIR is closed to other users; they run copies in $HARNESS_DIR/bin"
+}
+
 harness_on_exit() {
     _harness_cleanups+=("$*")
 }
@@ -794,6 +817,8 @@ harness_start() {
     install -m 0644 "$BANGER_SOURCE_DIR/data/polkit/50-banger.rules" \
         "$pk/vendor-rules.d/"
 
+    _harness_share_programs
+
     local verbose=
     [[ ${BANGER_HELPER_VERBOSE:-1} == 1 ]] && verbose=' --verbose'
     install -d -m 0755 "$HARNESS_DIR/system-services" \
@@ -822,7 +847,7 @@ EOF
     _harness_user_setup root
     export "${_harness_user_env[@]}"
     unset DBUS_SESSION_BUS_ADDRESS DBUS_STARTER_ADDRESS DBUS_STARTER_BUS_TYPE
-    export PATH=$BANGER_BUILD_DIR/src/client:$PATH
+    export PATH=${HARNESS_BANGER_EXE%/*}:$PATH
 
     _harness_system_conf >"$HARNESS_DIR/system.conf"
     _harness_start_bus system "$HARNESS_DIR/system.conf" DBUS_SYSTEM_BUS_ADDRESS
