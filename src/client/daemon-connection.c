@@ -211,10 +211,18 @@ banger_daemon_connect (GError **error)
   g_autofree char *owner = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (bus == NULL || !start_daemon (bus, error))
+  if (bus == NULL)
     return NULL;
 
+  /* A running daemon is used as it is, even one started by hand with no
+   * service file installed; only a missing one is activated. */
   owner = banger_daemon_get_owner (bus, &local_error);
+  if (owner == NULL && local_error == NULL)
+    {
+      if (!start_daemon (bus, error))
+        return NULL;
+      owner = banger_daemon_get_owner (bus, &local_error);
+    }
   if (owner == NULL && local_error == NULL)
     g_set_error (&local_error, G_IO_ERROR, G_IO_ERROR_FAILED,
                  _("The banger daemon exited right after it was started; "
