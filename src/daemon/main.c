@@ -67,7 +67,9 @@ on_name_lost (GDBusConnection *connection,
 {
   Main *m = user_data;
 
-  if (connection == NULL)
+  if (connection == NULL && m->name_acquired)
+    g_message ("The session bus went away; exiting");
+  else if (connection == NULL)
     g_warning ("Cannot connect to the session bus; is DBUS_SESSION_BUS_ADDRESS set?");
   else if (m->name_acquired)
     g_message ("Lost the name %s (replaced?); exiting", name);

@@ -29,6 +29,7 @@
 #   BANGER_SOURCE_DIR, BANGER_BUILD_DIR  default: this repo, $repo/build
 #   BANGER_HELPER_IDLE_TIMEOUT           helper --idle-timeout (default 30)
 #   BANGER_HELPER_VERBOSE                1 (default): helper gets --verbose
+#   BANGER_DAEMON_VERBOSE                1 (default): bangerd gets --verbose
 #   HARNESS_KEEP=1                       keep $HARNESS_DIR and say where
 #   HARNESS_SHOW_LOGS                    on-failure (default), always or
 #                                        never: bus and service logs on
@@ -821,6 +822,8 @@ harness_start() {
 
     local verbose=
     [[ ${BANGER_HELPER_VERBOSE:-1} == 1 ]] && verbose=' --verbose'
+    local daemon_verbose=
+    [[ ${BANGER_DAEMON_VERBOSE:-1} == 1 ]] && daemon_verbose=' --verbose'
     install -d -m 0755 "$HARNESS_DIR/system-services" \
         "$HARNESS_DIR/session-services"
     _harness_write_file "$HARNESS_DIR/system-services/dev.banger.Helper1.service" <<EOF
@@ -838,7 +841,7 @@ EOF
     _harness_write_file "$HARNESS_DIR/session-services/dev.banger.Daemon1.service" <<EOF
 [D-BUS Service]
 Name=dev.banger.Daemon1
-Exec=$(_harness_exec_word "$HARNESS_BANGERD_EXE")
+Exec=$(_harness_exec_word "$HARNESS_BANGERD_EXE")$daemon_verbose
 EOF
 
     # Services inherit the environment of the bus that activates them, so
