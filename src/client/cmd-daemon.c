@@ -33,18 +33,6 @@ get_pid (GDBusConnection *bus,
   return TRUE;
 }
 
-static void
-add_string_or_null (JsonBuilder *b,
-                    const char  *member,
-                    const char  *value)
-{
-  json_builder_set_member_name (b, member);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
 /* What 'daemon status' found out. */
 typedef struct {
   gboolean      running;
@@ -66,20 +54,20 @@ status_to_json (const Status *st)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "running");
   json_builder_add_boolean_value (b, st->running);
-  add_string_or_null (b, "version", m ? banger_manager1_get_version (m) : NULL);
+  banger_json_add_string_or_null (b, "version", m ? banger_manager1_get_version (m) : NULL);
   json_builder_set_member_name (b, "pid");
   if (st->have_pid)
     json_builder_add_int_value (b, st->pid);
   else
     json_builder_add_null_value (b);
-  add_string_or_null (b, "config_file", m ? banger_manager1_get_config_file (m) : NULL);
-  add_string_or_null (b, "state_directory", m ? banger_manager1_get_state_directory (m) : NULL);
+  banger_json_add_string_or_null (b, "config_file", m ? banger_manager1_get_config_file (m) : NULL);
+  banger_json_add_string_or_null (b, "state_directory", m ? banger_manager1_get_state_directory (m) : NULL);
   json_builder_set_member_name (b, "vm_count");
   if (st->daemon != NULL)
     json_builder_add_int_value (b, st->vm_count);
   else
     json_builder_add_null_value (b);
-  add_string_or_null (b, "error", st->problem ? st->problem->message : NULL);
+  banger_json_add_string_or_null (b, "error", st->problem ? st->problem->message : NULL);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

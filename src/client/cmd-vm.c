@@ -38,6 +38,39 @@ fail_on_vm (GError     *error,
   return banger_fail (error);
 }
 
+/* Adds the settings given on the command line (NULL = not given) to an
+ * a{sv} under their VM1 property names, checking each value first. */
+static gboolean
+add_settings (GVariantBuilder  *builder,
+              const char       *vcpus_text,
+              const char       *memory_text,
+              const char       *disk_text,
+              GError          **error)
+{
+  guint vcpus;
+  guint64 mib, bytes;
+
+  if (vcpus_text != NULL)
+    {
+      if (!banger_parse_vcpus (vcpus_text, &vcpus, error))
+        return FALSE;
+      g_variant_builder_add (builder, "{sv}", "VCPUs", g_variant_new_uint32 (vcpus));
+    }
+  if (memory_text != NULL)
+    {
+      if (!banger_parse_memory_mib (memory_text, &mib, error))
+        return FALSE;
+      g_variant_builder_add (builder, "{sv}", "MemoryMiB", g_variant_new_uint64 (mib));
+    }
+  if (disk_text != NULL)
+    {
+      if (!banger_parse_disk_bytes (disk_text, &bytes, error))
+        return FALSE;
+      g_variant_builder_add (builder, "{sv}", "DiskBytes", g_variant_new_uint64 (bytes));
+    }
+  return TRUE;
+}
+
 static char *
 describe_vm (const BangerVmInfo *vm)
 {
@@ -81,27 +114,8 @@ vm_create (const BangerCommandGroup *group,
 
   if (!banger_vm_name_validate (name, &error))
     return banger_fail (error);
-  if (vcpus_text != NULL)
-    {
-      guint vcpus;
-      if (!banger_parse_vcpus (vcpus_text, &vcpus, &error))
-        return banger_fail (error);
-      g_variant_builder_add (&settings, "{sv}", "VCPUs", g_variant_new_uint32 (vcpus));
-    }
-  if (memory_text != NULL)
-    {
-      guint64 mib;
-      if (!banger_parse_memory_mib (memory_text, &mib, &error))
-        return banger_fail (error);
-      g_variant_builder_add (&settings, "{sv}", "MemoryMiB", g_variant_new_uint64 (mib));
-    }
-  if (disk_text != NULL)
-    {
-      guint64 bytes;
-      if (!banger_parse_disk_bytes (disk_text, &bytes, &error))
-        return banger_fail (error);
-      g_variant_builder_add (&settings, "{sv}", "DiskBytes", g_variant_new_uint64 (bytes));
-    }
+  if (!add_settings (&settings, vcpus_text, memory_text, disk_text, &error))
+    return banger_fail (error);
 
   daemon = banger_daemon_connect (&error);
   if (daemon == NULL)
@@ -270,20 +284,8 @@ vm_set (const BangerCommandGroup *group,
     return banger_usage_error (group, command, "%s", _("Nothing to change; give --vcpus, --memory or both"));
   if (!banger_vm_name_validate (argv[1], &error))
     return banger_fail (error);
-  if (vcpus_text != NULL)
-    {
-      guint vcpus;
-      if (!banger_parse_vcpus (vcpus_text, &vcpus, &error))
-        return banger_fail (error);
-      g_variant_builder_add (&changes, "{sv}", "VCPUs", g_variant_new_uint32 (vcpus));
-    }
-  if (memory_text != NULL)
-    {
-      guint64 mib;
-      if (!banger_parse_memory_mib (memory_text, &mib, &error))
-        return banger_fail (error);
-      g_variant_builder_add (&changes, "{sv}", "MemoryMiB", g_variant_new_uint64 (mib));
-    }
+  if (!add_settings (&changes, vcpus_text, memory_text, NULL, &error))
+    return banger_fail (error);
 
   daemon = banger_daemon_connect (&error);
   if (daemon == NULL)

@@ -235,10 +235,11 @@ banger_vm_info_render_show (const BangerVmInfo *vm)
                                NULL);
 }
 
-static void
-add_string_or_null (JsonBuilder *b,
-                    const char  *member,
-                    const char  *value)
+/* Adds @member as a string, or as null when @value is NULL. */
+void
+banger_json_add_string_or_null (JsonBuilder *b,
+                                const char  *member,
+                                const char  *value)
 {
   json_builder_set_member_name (b, member);
   if (value != NULL)
@@ -256,8 +257,8 @@ banger_vm_info_to_json (const BangerVmInfo *vm)
   g_autofree char *created = banger_format_time_iso (vm->created_at_usec);
 
   json_builder_begin_object (b);
-  add_string_or_null (b, "name", vm->name);
-  add_string_or_null (b, "state", vm->state);
+  banger_json_add_string_or_null (b, "name", vm->name);
+  banger_json_add_string_or_null (b, "state", vm->state);
   json_builder_set_member_name (b, "vcpus");
   json_builder_add_int_value (b, vm->vcpus);
   json_builder_set_member_name (b, "memory_mib");
@@ -268,9 +269,9 @@ banger_vm_info_to_json (const BangerVmInfo *vm)
   json_builder_add_string_value (b, created);
   json_builder_set_member_name (b, "settings_source");
   json_builder_begin_object (b);
-  add_string_or_null (b, "vcpus", vm->vcpus_source);
-  add_string_or_null (b, "memory_mib", vm->memory_source);
-  add_string_or_null (b, "disk_bytes", vm->disk_source);
+  banger_json_add_string_or_null (b, "vcpus", vm->vcpus_source);
+  banger_json_add_string_or_null (b, "memory_mib", vm->memory_source);
+  banger_json_add_string_or_null (b, "disk_bytes", vm->disk_source);
   json_builder_end_object (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);

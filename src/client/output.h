@@ -61,5 +61,8 @@ JsonNode     *banger_vm_list_to_json     (GPtrArray    *vms);
 /* Pretty-printed, two-space indent, trailing newline. */
 char         *banger_json_to_string      (JsonNode     *node);
 void          banger_json_print          (JsonNode     *node);
+void          banger_json_add_string_or_null (JsonBuilder *b,
+                                              const char  *member,
+                                              const char  *value);
 
 G_END_DECLS
