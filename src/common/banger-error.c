@@ -18,6 +18,8 @@ static const GDBusErrorEntry banger_error_entries[] = {
   { BANGER_ERROR_BUSY, "dev.banger.Error.Busy" },
   { BANGER_ERROR_NOT_SUPPORTED, "dev.banger.Error.NotSupported" },
   { BANGER_ERROR_CORRUPT, "dev.banger.Error.Corrupt" },
+  /* polkit allowed the call, but the resource is another uid's. */
+  { BANGER_ERROR_NOT_OWNER, "dev.banger.Error.NotOwner" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (banger_error_entries) == BANGER_ERROR_N_CODES);

@@ -22,6 +22,27 @@ static const HelperAuthzRule helper_authz_table[] = {
    * shows before any work starts: it needs what the network methods need.
    * Interactive: a desktop user may authenticate once (auth_admin_keep). */
   { "Ping", "dev.banger.helper.network", TRUE },
+
+  /* Host networking: the bridge, the caller's taps, NAT for their VMs.
+   * Every one changes the host's network; the action's defaults ask an
+   * active local user to authenticate once. */
+  { "EnsureBridge", "dev.banger.helper.network", TRUE },
+  { "CreateTap", "dev.banger.helper.network", TRUE },
+  { "OpenTap", "dev.banger.helper.network", TRUE },
+  { "DeleteTap", "dev.banger.helper.network", TRUE },
+  { "EnableNat", "dev.banger.helper.network", TRUE },
+  { "DisableNat", "dev.banger.helper.network", TRUE },
+
+  /* Jailed launch and control of what it launched for the caller. */
+  { "Launch", "dev.banger.helper.launch", TRUE },
+  { "Signal", "dev.banger.helper.launch", TRUE },
+  { "Kill", "dev.banger.helper.launch", TRUE },
+  { "CleanupJail", "dev.banger.helper.launch", TRUE },
+
+  /* Crash recovery: removes only the caller's own resources, so the
+   * network action (which every banger user needs) is enough.
+   * Non-interactive: bangerd runs it at start-up with nobody to ask. */
+  { "ReleaseAll", "dev.banger.helper.network", FALSE },
 };
 
 const HelperAuthzRule *

@@ -13,6 +13,7 @@
 #include "banger-log.h"
 
 #include "authz.h"
+#include "helper-config.h"
 #include "helper-methods.h"
 #include "idle.h"
 
@@ -116,6 +117,7 @@ on_signal (gpointer user_data)
 typedef struct {
   guint    idle_timeout;
   gboolean version;
+  char    *config_path;
 } Options;
 
 static gboolean
@@ -127,7 +129,11 @@ parse_options (int       *argc,
   gint idle_timeout = 30;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
+  g_autofree char *config_path = NULL;
   const GOptionEntry entries[] = {
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+      N_("Read the configuration from FILE instead of /etc/banger/helper.conf"),
+      N_("FILE") },
     { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
       N_("Exit after SECONDS without calls (default 30; 0: never)"),
       N_("SECONDS") },
@@ -159,6 +165,8 @@ parse_options (int       *argc,
     }
   options->idle_timeout = (guint) idle_timeout;
   options->version = version;
+  options->config_path = config_path != NULL ? g_steal_pointer (&config_path)
+                                             : g_strdup (HELPER_CONFIG_DEFAULT_PATH);
   return TRUE;
 }
 
@@ -171,6 +179,7 @@ main (int    argc,
   g_autoptr(HelperAuthz) authz = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(HelperConfig) config = NULL;
   Options options = { 0 };
 
   setlocale (LC_ALL, "");
@@ -189,8 +198,20 @@ main (int    argc,
   if (options.version)
     {
       g_print ("banger-helper %s\n", PACKAGE_VERSION);
+      g_free (options.config_path);
       return EXIT_SUCCESS;
     }
+
+  /* Read once, before the bus: a bad file fails activation loudly rather
+   * than one call at a time. */
+  config = helper_config_load (options.config_path, &error);
+  g_free (options.config_path);
+  if (config == NULL)
+    {
+      g_printerr ("banger-helper: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  helper_config_set_global (g_steal_pointer (&config));
 
   loop = g_main_loop_new (NULL, FALSE);
   helper.loop = loop;
@@ -222,6 +243,7 @@ main (int    argc,
       !g_dbus_connection_flush_sync (helper.connection, NULL, &error))
     g_debug ("flushing the bus connection: %s", error->message);
   g_clear_object (&helper.connection);
+  helper_config_set_global (NULL);
 
   return helper.exit_status;
 }
