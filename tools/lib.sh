@@ -16,6 +16,8 @@ BANGER_PACKAGES=(
     # sqlite3)
     dbus-daemon dbus-bin systemd polkitd passwd util-linux mount
     libxml2-utils python3 iproute2 sqlite3
+    # the libFuzzer target (tests/fuzz)
+    clang libclang-rt-14-dev
 )
 
 BANGER_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
