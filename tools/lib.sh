@@ -10,12 +10,14 @@ BANGER_PACKAGES=(
     meson ninja-build pkg-config gcc libc6-dev gettext
     libglib2.0-dev libglib2.0-bin libpolkit-gobject-1-dev libsqlite3-dev
     libsoup-3.0-dev libjson-glib-dev libdbus-1-dev
+    # the helper's networking: rtnetlink (libmnl), NAT (libnftables)
+    libmnl-dev libnftables-dev
     # tests: private buses (dbus-daemon, dbus-run-session, gdbus, busctl),
     # the real polkitd, test users (passwd), setpriv/unshare/flock/mount
     # (util-linux, mount), lint (xmllint, python3), later suites (iproute2,
-    # sqlite3)
+    # sqlite3), nft to read back banger's NAT table (nftables)
     dbus-daemon dbus-bin systemd polkitd passwd util-linux mount
-    libxml2-utils python3 iproute2 sqlite3
+    libxml2-utils python3 iproute2 sqlite3 nftables
     # the libFuzzer target (tests/fuzz)
     clang libclang-rt-14-dev
 )
