@@ -29,8 +29,9 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 
 mkdir "$work/corpus"
 cp -- "$corpus"/* "$work/corpus/" 2>/dev/null || true
+# Crash inputs go to the temp dir (not the caller's cwd) and are shown below.
 if "$work/fuzzer" -max_total_time="$seconds" -timeout=5 -print_final_stats=1 \
-    "$work/corpus" >"$work/log" 2>&1; then
+    -artifact_prefix="$work/" "$work/corpus" >"$work/log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
     echo "1..1"
     echo "ok 1 - $(basename -- "$1" .c): ${runs:-?} inputs in ${seconds}s, no crash"
@@ -38,5 +39,9 @@ else
     echo "1..1"
     echo "not ok 1 - $(basename -- "$1" .c) found a crash"
     sed 's/^/# /' "$work/log" | tail -n 60
+    for artifact in "$work"/crash-* "$work"/leak-* "$work"/timeout-*; do
+        [[ -e $artifact ]] || continue
+        echo "# input $(basename -- "$artifact"), base64: $(base64 -w0 <"$artifact")"
+    done
     exit 1
 fi
