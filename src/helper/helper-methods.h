@@ -21,4 +21,30 @@ gboolean helper_handle_ping     (BangerHelper1          *skeleton,
                                  GDBusMethodInvocation  *invocation,
                                  gpointer                user_data);
 
+/* Network methods, net-methods.c. */
+gboolean helper_handle_ensure_bridge (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      gpointer               user_data);
+gboolean helper_handle_create_tap    (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *name,
+                                      gpointer               user_data);
+gboolean helper_handle_open_tap      (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *name,
+                                      gpointer               user_data);
+gboolean helper_handle_delete_tap    (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *name,
+                                      gpointer               user_data);
+gboolean helper_handle_enable_nat    (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *tap,
+                                      const char            *address,
+                                      gpointer               user_data);
+gboolean helper_handle_disable_nat   (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *tap,
+                                      gpointer               user_data);
+
 G_END_DECLS

@@ -18,6 +18,18 @@ helper_methods_connect (BangerHelper1 *skeleton)
 {
   g_signal_connect (skeleton, "handle-ping",
                     G_CALLBACK (helper_handle_ping), NULL);
+  g_signal_connect (skeleton, "handle-ensure-bridge",
+                    G_CALLBACK (helper_handle_ensure_bridge), NULL);
+  g_signal_connect (skeleton, "handle-create-tap",
+                    G_CALLBACK (helper_handle_create_tap), NULL);
+  g_signal_connect (skeleton, "handle-open-tap",
+                    G_CALLBACK (helper_handle_open_tap), NULL);
+  g_signal_connect (skeleton, "handle-delete-tap",
+                    G_CALLBACK (helper_handle_delete_tap), NULL);
+  g_signal_connect (skeleton, "handle-enable-nat",
+                    G_CALLBACK (helper_handle_enable_nat), NULL);
+  g_signal_connect (skeleton, "handle-disable-nat",
+                    G_CALLBACK (helper_handle_disable_nat), NULL);
 }
 
 /* The caller's uid as the bus daemon knows it from the socket credentials.
