@@ -253,9 +253,21 @@ netlink_list_links (GError **error)
 
   ifi->ifi_family = AF_UNSPEC;
   mnl_attr_put_u32 (nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  if (!nl_transact (NETLINK_ROUTE, nlh, on_list_link, links, "RTM_GETLINK", error))
-    return NULL;
-  return g_steal_pointer (&links);
+  /* A dump that raced with a change is flagged (libmnl: EINTR); the
+   * listing may then be incomplete, so it is taken again. */
+  for (int attempt = 0;; attempt++)
+    {
+      g_autoptr(GError) local = NULL;
+
+      g_array_set_size (links, 0);
+      if (nl_transact (NETLINK_ROUTE, nlh, on_list_link, links, "RTM_GETLINK", &local))
+        return g_steal_pointer (&links);
+      if (attempt == 4 || !g_error_matches (local, NET_ERRNO_ERROR, EINTR))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+    }
 }
 
 gboolean
