@@ -47,4 +47,24 @@ gboolean helper_handle_disable_nat   (BangerHelper1         *skeleton,
                                       const char            *tap,
                                       gpointer               user_data);
 
+/* Launch methods, launch-methods.c. */
+gboolean helper_handle_launch        (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *vm,
+                                      GVariant              *spec,
+                                      gpointer               user_data);
+gboolean helper_handle_signal        (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *vm,
+                                      const char            *signal_name,
+                                      gpointer               user_data);
+gboolean helper_handle_kill          (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *vm,
+                                      gpointer               user_data);
+gboolean helper_handle_cleanup_jail  (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *vm,
+                                      gpointer               user_data);
+
 G_END_DECLS

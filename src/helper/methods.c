@@ -30,6 +30,14 @@ helper_methods_connect (BangerHelper1 *skeleton)
                     G_CALLBACK (helper_handle_enable_nat), NULL);
   g_signal_connect (skeleton, "handle-disable-nat",
                     G_CALLBACK (helper_handle_disable_nat), NULL);
+  g_signal_connect (skeleton, "handle-launch",
+                    G_CALLBACK (helper_handle_launch), NULL);
+  g_signal_connect (skeleton, "handle-signal",
+                    G_CALLBACK (helper_handle_signal), NULL);
+  g_signal_connect (skeleton, "handle-kill",
+                    G_CALLBACK (helper_handle_kill), NULL);
+  g_signal_connect (skeleton, "handle-cleanup-jail",
+                    G_CALLBACK (helper_handle_cleanup_jail), NULL);
 }
 
 /* The caller's uid as the bus daemon knows it from the socket credentials.
