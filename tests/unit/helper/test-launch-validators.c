@@ -137,10 +137,11 @@ static GVariant *
 spec_from_text (const char *text)
 {
   g_autoptr(GError) error = NULL;
+  /* g_variant_parse() returns a non-floating reference. */
   GVariant *v = g_variant_parse (NULL, text, NULL, NULL, &error);
 
   g_assert_no_error (error);
-  return g_variant_ref_sink (v);
+  return v;
 }
 
 static void
