@@ -28,6 +28,8 @@
 # Environment read by harness_start
 #   BANGER_SOURCE_DIR, BANGER_BUILD_DIR  default: this repo, $repo/build
 #   BANGER_HELPER_IDLE_TIMEOUT           helper --idle-timeout (default 30)
+#   BANGER_HELPER_CONFIG                 helper --config FILE (default: the
+#                                        helper's own default path)
 #   BANGER_HELPER_VERBOSE                1 (default): helper gets --verbose
 #   BANGER_DAEMON_VERBOSE                1 (default): bangerd gets --verbose
 #   HARNESS_KEEP=1                       keep $HARNESS_DIR and say where
@@ -62,6 +64,14 @@
 #                            (not), in /etc/group as polkit's isInGroup() needs.
 #                            Exports BANGER_GID, BANGERTEST_MEMBER_UID/_GID,
 #                            BANGERTEST_OTHER_UID/_GID.
+#   harness_ensure_launch_user
+#                            Idempotently creates bangertest-launch (in group
+#                            banger) with a real home, /var/lib/bangertest-launch,
+#                            holding .local/state/banger and .local/share/banger:
+#                            the helper's Launch takes files only from below
+#                            the home in the password database, and the other
+#                            test users have none. Exports
+#                            BANGERTEST_LAUNCH_UID/_GID/_HOME.
 #   harness_as USER CMD...   Runs CMD as USER (supplementary groups from
 #                            /etc/group, as after a login) with its own HOME and
 #                            XDG dirs under $HARNESS_DIR/users/USER, the private
@@ -477,6 +487,31 @@ harness_ensure_users() {
         BANGERTEST_OTHER_UID BANGERTEST_OTHER_GID
 }
 
+harness_ensure_launch_user() {
+    harness_ensure_users
+    local lockdir=/run/lock user=bangertest-launch home=/var/lib/bangertest-launch
+    [[ -d $lockdir ]] || lockdir=/run
+    (
+        flock -w 60 9 || exit 1
+        if ! getent passwd "$user" >/dev/null; then
+            useradd --system --user-group --no-create-home \
+                --home-dir "$home" --shell /usr/sbin/nologin \
+                --comment "banger test user with a home" "$user"
+        fi
+        if ! id -nG "$user" | grep -qw banger; then
+            usermod -aG banger "$user"
+        fi
+        install -d -m 0755 -o "$user" -g "$user" "$home" "$home/.local" \
+            "$home/.local/state" "$home/.local/share" \
+            "$home/.local/state/banger" "$home/.local/share/banger"
+    ) 9>"$lockdir/banger-harness-users.lock" ||
+        harness_die "could not create the launch test user"
+    BANGERTEST_LAUNCH_UID=$(id -u bangertest-launch)
+    BANGERTEST_LAUNCH_GID=$(id -g bangertest-launch)
+    BANGERTEST_LAUNCH_HOME=$(getent passwd bangertest-launch | cut -d: -f6)
+    export BANGERTEST_LAUNCH_UID BANGERTEST_LAUNCH_GID BANGERTEST_LAUNCH_HOME
+}
+
 # Creates USER's home and XDG dirs under $HARNESS_DIR/users/USER (owned by
 # USER, XDG_RUNTIME_DIR 0700 as pam_systemd would make it) and sets
 # _harness_user_env to the matching VAR=VALUE list.
@@ -822,6 +857,10 @@ harness_start() {
 
     local verbose=
     [[ ${BANGER_HELPER_VERBOSE:-1} == 1 ]] && verbose=' --verbose'
+    local helper_config=
+    if [[ -n ${BANGER_HELPER_CONFIG:-} ]]; then
+        helper_config=" --config=$(_harness_exec_word "$BANGER_HELPER_CONFIG")"
+    fi
     local daemon_verbose=
     [[ ${BANGER_DAEMON_VERBOSE:-1} == 1 ]] && daemon_verbose=' --verbose'
     install -d -m 0755 "$HARNESS_DIR/system-services" \
@@ -829,7 +868,7 @@ harness_start() {
     _harness_write_file "$HARNESS_DIR/system-services/dev.banger.Helper1.service" <<EOF
 [D-BUS Service]
 Name=dev.banger.Helper1
-Exec=$(_harness_exec_word "$HARNESS_HELPER_EXE") --idle-timeout=${BANGER_HELPER_IDLE_TIMEOUT:-30}$verbose
+Exec=$(_harness_exec_word "$HARNESS_HELPER_EXE") --idle-timeout=${BANGER_HELPER_IDLE_TIMEOUT:-30}$verbose$helper_config
 User=root
 EOF
     _harness_write_file "$HARNESS_DIR/system-services/org.freedesktop.PolicyKit1.service" <<EOF
