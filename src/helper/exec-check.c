@@ -58,7 +58,8 @@ exec_check_open (const char  *path,
   if (fd < 0)
     {
       /* A symlink or missing file is the administrator's to fix too. */
-      if (g_error_matches (local_error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT))
+      if (g_error_matches (local_error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT) ||
+          g_error_matches (local_error, BANGER_ERROR, BANGER_ERROR_NOT_FOUND))
         local_error->code = BANGER_ERROR_NOT_SUPPORTED;
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
                                   _("Launch is not available: "));

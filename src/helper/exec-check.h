@@ -18,7 +18,7 @@ gboolean exec_check_file_stat (const char         *path,
  * fexecve(): every directory from "/" reached without a symlink and owned
  * by root, writable by nobody else; the file passes exec_check_file_stat().
  * Returns an O_PATH|O_CLOEXEC fd, or -1 with NOT_SUPPORTED (a setup the
- * administrator must fix) or NOT_FOUND. Executing the fd, not the path,
+ * administrator must fix, a missing file included). Executing the fd, not the path,
  * means the checked file is the executed one. */
 int      exec_check_open      (const char  *path,
                                GError     **error);

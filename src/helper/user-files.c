@@ -128,6 +128,7 @@ launch_user_file_open (const LaunchCaller  *caller,
                        GError             **error)
 {
   DirPolicy policy = { caller, 0 };
+  g_autoptr(GError) local_error = NULL;
   g_auto(HelperFd) fd = -1;
   struct stat st;
 
@@ -136,9 +137,15 @@ launch_user_file_open (const LaunchCaller  *caller,
 
   /* The home is a prefix of @path ending at a component boundary. */
   policy.home_len = g_str_equal (caller->home, "/") ? 1 : strlen (caller->home);
-  fd = safe_path_open (path, SAFE_PATH_NONE, check_user_dir, &policy, error);
+  fd = safe_path_open (path, SAFE_PATH_NONE, check_user_dir, &policy, &local_error);
   if (fd < 0)
-    return -1;
+    {
+      /* A missing file is a bad spec too (Launch's documented errors). */
+      if (g_error_matches (local_error, BANGER_ERROR, BANGER_ERROR_NOT_FOUND))
+        local_error->code = BANGER_ERROR_INVALID_ARGUMENT;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return -1;
+    }
   if (fstat (fd, &st) < 0)
     {
       safe_path_set_errno_error (error, errno, _("Could not check %s"), path);

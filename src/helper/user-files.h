@@ -33,6 +33,7 @@ gboolean user_file_check_stat (const char         *path,
  * then component by component from "/" with O_NOFOLLOW (a symlink anywhere
  * is refused with INVALID_ARGUMENT naming it), directories below the home
  * owned by the caller or root, the file passing user_file_check_stat().
+ * Every refusal, a missing file included, is INVALID_ARGUMENT.
  * Returns an O_PATH|O_CLOEXEC fd; everything after uses that fd, never the
  * path again, so renaming or replacing anything on the path afterwards
  * cannot change which file is used. */

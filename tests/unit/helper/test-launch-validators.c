@@ -378,11 +378,8 @@ assert_exec_refused (const char *path)
   g_test_message ("executable %s", path);
   fd = exec_check_open (path, &error);
   g_assert_cmpint (fd, <, 0);
-  g_assert_nonnull (error);
-  g_assert_true (error->domain == BANGER_ERROR);
-  g_assert_true (error->code == BANGER_ERROR_NOT_SUPPORTED ||
-                 error->code == BANGER_ERROR_NOT_FOUND ||
-                 error->code == BANGER_ERROR_INVALID_ARGUMENT);
+  /* Whatever is wrong, it is the administrator's to fix. */
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED);
 }
 
 static void
@@ -637,7 +634,7 @@ test_user_open_refuses_hostile (UserFixture   *fx,
   assert_user_refused (fx, outside, BANGER_ERROR_INVALID_ARGUMENT);
   assert_user_refused (fx, dotdot, BANGER_ERROR_INVALID_ARGUMENT);
   assert_user_refused (fx, "/etc/shadow", BANGER_ERROR_INVALID_ARGUMENT);
-  assert_user_refused (fx, missing, BANGER_ERROR_NOT_FOUND);
+  assert_user_refused (fx, missing, BANGER_ERROR_INVALID_ARGUMENT);
 
   /* The symlink error names the component that is a link. */
   {
