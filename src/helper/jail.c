@@ -343,8 +343,12 @@ bind_file (int              root_fd,
       return FALSE;
     }
 
+  /* The clone keeps the flags of the mount the file was reached through:
+   * under ProtectHome=read-only the home is a read-only mount, yet a drive
+   * the caller wants writable must be writable in the jail. */
   attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                   (file->read_only ? MOUNT_ATTR_RDONLY : 0);
+  attr.attr_clr = file->read_only ? 0 : MOUNT_ATTR_RDONLY;
   tree = open_tree (file->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
   if (tree < 0 ||
       mount_setattr (tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0 ||
