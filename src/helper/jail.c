@@ -209,6 +209,51 @@ still_mounted (GError     **error,
   return FALSE;
 }
 
+/* Opens directory @name below @parent_fd for emptying it. The jail's
+ * root/ and what its user made in it belong to that user, often 0700:
+ * each is taken back (root, 0700) first, so removal needs CAP_CHOWN rather
+ * than CAP_DAC_OVERRIDE; it is deleted right after anyway. A mount point
+ * is refused. */
+static int
+open_dir_for_removal (int          parent_fd,
+                      const char  *name,
+                      const char  *path,
+                      dev_t        dev,
+                      GError     **error)
+{
+  g_auto(HelperFd) pfd = openat (parent_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  int fd;
+
+  if (pfd < 0 || fstat (pfd, &st) < 0)
+    {
+      safe_path_set_errno_error (error, errno, _("Could not open %s"), path);
+      return -1;
+    }
+  if (st.st_dev != dev || is_mount_root (pfd, ""))
+    {
+      still_mounted (error, path);
+      return -1;
+    }
+  if (st.st_uid != 0 || (st.st_mode & 0700) != 0700)
+    {
+      /* chmod through the fd's /proc link: the directory itself, which
+       * O_NOFOLLOW made sure is no symlink. */
+      g_autofree char *self = g_strdup_printf ("/proc/self/fd/%d", pfd);
+
+      if (fchownat (pfd, "", 0, 0, AT_EMPTY_PATH) < 0 || chmod (self, 0700) < 0)
+        {
+          safe_path_set_errno_error (error, errno, _("Could not take back %s for removal"),
+                                     path);
+          return -1;
+        }
+    }
+  fd = openat (pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    safe_path_set_errno_error (error, errno, _("Could not open %s"), path);
+  return fd;
+}
+
 /* Deletes @name below @parent_fd and everything in it: no symlink is
  * followed (they are unlinked), no mount crossed (refused), nothing
  * outside reached (every step is an *at call on an fd below). */
@@ -221,7 +266,6 @@ remove_tree_at (int          parent_fd,
                 GError     **error)
 {
   g_auto(HelperFd) fd = -1;
-  struct stat st;
   struct dirent *entry;
   DIR *dir;
 
@@ -233,14 +277,9 @@ remove_tree_at (int          parent_fd,
                    path, JAIL_MAX_DEPTH);
       return FALSE;
     }
-  fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 || fstat (fd, &st) < 0)
-    {
-      safe_path_set_errno_error (error, errno, _("Could not open %s"), path);
-      return FALSE;
-    }
-  if (st.st_dev != dev || is_mount_root (fd, ""))
-    return still_mounted (error, path);
+  fd = open_dir_for_removal (parent_fd, name, path, dev, error);
+  if (fd < 0)
+    return FALSE;
 
   dir = fdopendir (fcntl (fd, F_DUPFD_CLOEXEC, 3));
   if (dir == NULL)

@@ -44,7 +44,8 @@ copy_exec (const char *src, int root_fd, const char *name, uid_t uid, gid_t gid)
   while ((n = read (in, buf, sizeof buf)) > 0)
     if (write (out, buf, (size_t) n) != n)
       die ("writing the exec file");
-  if (n < 0 || fchown (out, uid, gid) < 0 || fchmod (out, 0700) < 0)
+  /* Mode first: after the chown only CAP_FOWNER could change it. */
+  if (n < 0 || fchmod (out, 0700) < 0 || fchown (out, uid, gid) < 0)
     die ("finishing the exec file");
   close (in);
   close (out);
@@ -122,7 +123,7 @@ main (int argc, char **argv)
 
   write_info (root_fd, argc, argv);
   copy_exec (exec_file, root_fd, exec_name, (uid_t) uid, (gid_t) gid);
-  if (fchown (root_fd, (uid_t) uid, (gid_t) gid) < 0 || fchmod (root_fd, 0700) < 0)
+  if (fchmod (root_fd, 0700) < 0 || fchown (root_fd, (uid_t) uid, (gid_t) gid) < 0)
     die ("handing the chroot to the user");
 
   if (new_pid_ns)

@@ -4,8 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -662,6 +665,117 @@ test_release_all_removes_everything (Fixture       *fx,
   g_assert_cmpuint (released->len, ==, 0);
 }
 
+
+/* The capabilities the launch methods need (docs/privileges.md and the
+ * report on data/systemd/banger-helper.service): no CAP_FOWNER, and
+ * CAP_DAC_OVERRIDE only for the jailer, which fills the chroot as root
+ * after handing it to the user (pid file, /dev, /run). */
+static const int launch_caps[] = {
+  CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, CAP_SYS_CHROOT,
+  CAP_MKNOD, CAP_CHOWN, CAP_SETUID, CAP_SETGID, CAP_KILL,
+};
+
+/* Like CapabilityBoundingSet=: everything else dropped from the bounding
+ * set (so the jailer's exec cannot regain it) and from the current sets;
+ * @except is dropped too (-1: nothing). Only ever in a child. */
+static void
+keep_only_caps (int except)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct caps[2] = { { 0 } };
+  g_autofree char *last_text = read_text ("/proc/sys/kernel/cap_last_cap");
+  int last = last_text != NULL ? atoi (last_text) : CAP_LAST_CAP;
+
+  for (int cap = 0; cap <= last; cap++)
+    {
+      gboolean keep = FALSE;
+
+      for (guint i = 0; i < G_N_ELEMENTS (launch_caps); i++)
+        keep |= launch_caps[i] == cap && cap != except;
+      if (keep)
+        {
+          caps[cap / 32].effective |= 1u << (cap % 32);
+          caps[cap / 32].permitted |= 1u << (cap % 32);
+        }
+      else if (prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+        _exit (3);
+    }
+  if (syscall (SYS_capset, &header, caps) < 0)
+    _exit (4);
+}
+
+/* Launch, Signal and Kill in a child with only launch_caps, then
+ * CleanupJail in another without CAP_DAC_OVERRIDE either (root/ is the
+ * user's, 0700). @read_only_home: as under ProtectHome=read-only. */
+static void
+test_works_with_launch_capabilities (Fixture       *fx,
+                                     gconstpointer  data)
+{
+  gboolean read_only_home = GPOINTER_TO_INT (data);
+  g_autofree char *cg = cgroup_dir (test_uid, fx->vm);
+  g_autofree char *uid_dir = jail_uid_dir (fx->jail_base, test_uid);
+  g_autofree char *vm_dir = g_build_filename (uid_dir, "firecracker", fx->vm, NULL);
+  g_autofree char *root = g_build_filename (vm_dir, "root", NULL);
+  pid_t child;
+  int status = 0;
+  struct stat st;
+
+  if (read_only_home)
+    {
+      g_assert_cmpint (mount (fx->home, fx->home, NULL, MS_BIND, NULL), ==, 0);
+      g_assert_cmpint (mount (NULL, fx->home, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), ==, 0);
+    }
+
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0)
+    {
+      g_autoptr(LaunchSpec) spec = fixture_spec (fx);
+      g_autofree char *jail_root = NULL;
+      g_autofree char *signals = NULL;
+      g_autoptr(GPtrArray) mounts = NULL;
+      g_autoptr(GError) error = NULL;
+      pid_t vmm = 0;
+
+      keep_only_caps (-1);
+      /* Across the read-only mount (EXDEV) the files are bind-mounted;
+       * else hard-linked (CAP_DAC_OVERRIDE satisfies protected_hardlinks
+       * without CAP_FOWNER). */
+      jail_root = launch_ok (fx, fx->vm, spec, &vmm);
+      mounts = jail_mounts_below (vm_dir, NULL);
+      g_assert_cmpuint (mounts->len, ==, read_only_home ? 4 : 0);
+      g_assert_true (launch_signal (test_uid, fx->vm, SIGUSR1, &error));
+      signals = g_build_filename (jail_root, "signals", NULL);
+      g_assert_true (wait_for (file_exists, signals, 5000));
+      g_assert_true (launch_kill (test_uid, fx->vm, &error));
+      g_assert_true (wait_for (cgroup_empty, cg, 10000));
+      _exit (0);
+    }
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_assert_cmpint (stat (root, &st), ==, 0);
+  g_assert_cmpuint (st.st_uid, ==, test_uid);
+  g_assert_cmpuint (st.st_mode & 0777, ==, 0700);
+
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      keep_only_caps (CAP_DAC_OVERRIDE);
+      _exit (launch_cleanup_jail (test_uid, fx->vm, &error) ? 0 : 6);
+    }
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  if (read_only_home)
+    g_assert_cmpint (umount2 (fx->home, MNT_DETACH), ==, 0);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_assert_false (g_file_test (vm_dir, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (cg, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -690,6 +804,13 @@ main (int    argc,
               fixture_setup, test_never_as_root, fixture_teardown);
   g_test_add ("/helper/launch/host/release-all-removes-everything", Fixture, NULL,
               fixture_setup, test_release_all_removes_everything, fixture_teardown);
+
+  g_test_add ("/helper/launch/host/works-with-only-the-launch-capabilities", Fixture,
+              GINT_TO_POINTER (FALSE),
+              fixture_setup, test_works_with_launch_capabilities, fixture_teardown);
+  g_test_add ("/helper/launch/host/works-with-launch-capabilities-and-read-only-home",
+              Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_works_with_launch_capabilities, fixture_teardown);
 
   status = g_test_run ();
   launch_fixture_finish ();
