@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -215,6 +216,30 @@ void
 cleanup_everything (const char *dir)
 {
   guint32 uids[] = { test_uid, other_uid };
+
+  /* Anything still running as one of our uids, also outside its cgroup
+   * (a broken placement must not leave a VMM behind). */
+  {
+    g_autoptr(GDir) procs = g_dir_open ("/proc", 0, NULL);
+    const char *name;
+
+    while (procs != NULL && (name = g_dir_read_name (procs)) != NULL)
+      {
+        g_autofree char *status_path = g_build_filename ("/proc", name, "status", NULL);
+        g_autofree char *status = NULL;
+        guint64 pid = 0;
+        guint uid = 0;
+        const char *line;
+
+        if (!g_ascii_string_to_unsigned (name, 10, 2, G_MAXINT32, &pid, NULL) ||
+            (status = read_text (status_path)) == NULL ||
+            (line = strstr (status, "\nUid:\t")) == NULL ||
+            sscanf (line, "\nUid:\t%u", &uid) != 1)
+          continue;
+        if (uid == test_uid || uid == other_uid)
+          kill ((pid_t) pid, SIGKILL);
+      }
+  }
 
   for (guint u = 0; cgroup_root != NULL && u < G_N_ELEMENTS (uids); u++)
     {
