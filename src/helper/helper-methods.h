@@ -47,6 +47,11 @@ gboolean helper_handle_disable_nat   (BangerHelper1         *skeleton,
                                       const char            *tap,
                                       gpointer               user_data);
 
+/* Crash recovery, release.c. */
+gboolean helper_handle_release_all   (BangerHelper1         *skeleton,
+                                      GDBusMethodInvocation *invocation,
+                                      gpointer               user_data);
+
 /* Launch methods, launch-methods.c. */
 gboolean helper_handle_launch        (BangerHelper1         *skeleton,
                                       GDBusMethodInvocation *invocation,

@@ -38,6 +38,8 @@ helper_methods_connect (BangerHelper1 *skeleton)
                     G_CALLBACK (helper_handle_kill), NULL);
   g_signal_connect (skeleton, "handle-cleanup-jail",
                     G_CALLBACK (helper_handle_cleanup_jail), NULL);
+  g_signal_connect (skeleton, "handle-release-all",
+                    G_CALLBACK (helper_handle_release_all), NULL);
 }
 
 /* The caller's uid as the bus daemon knows it from the socket credentials.

@@ -172,4 +172,31 @@ harness_helper_call DeleteTap bg-root >/dev/null
 tap_is "$(ip -o link show | cut -d: -f2)" "$links_before" \
     "nothing but the bridge is left"
 
+# --- ReleaseAll: everything of the caller's uid, nothing of anyone else's
+
+harness_helper_call CreateTap bg-root >/dev/null
+harness_as "$member" harness_helper_call CreateTap bg-rel1 >/dev/null
+harness_as "$member" harness_helper_call CreateTap bg-rel2 >/dev/null
+harness_as "$member" harness_helper_call EnableNat bg-rel1 172.30.0.11 >/dev/null
+tap_expect_fail_with "$not_authorized" "$other: ReleaseAll is refused by polkit" \
+    harness_as "$other" harness_helper_call ReleaseAll
+tap_check "member: ReleaseAll" harness_as "$member" harness_helper_call ReleaseAll
+[[ $TAP_OUT == *"'nat:bg-rel1'"* && $TAP_OUT == *"'tap:bg-rel1'"* &&
+    $TAP_OUT == *"'tap:bg-rel2'"* && $TAP_OUT != *bg-root* ]] &&
+    tap_ok "ReleaseAll lists the member's taps and rule, nothing of root's" ||
+    tap_fail "ReleaseAll lists the member's taps and rule, nothing of root's" "$TAP_OUT"
+tap_run ip link show bg-rel1
+tap_is "$TAP_STATUS" 1 "the member's first tap is gone"
+tap_run ip link show bg-rel2
+tap_is "$TAP_STATUS" 1 "the member's second tap is gone"
+tap_run nft list table ip banger
+tap_is "$TAP_STATUS" 1 "the member's NAT rule (and the table) is gone"
+tap_check "root's tap survived the member's ReleaseAll" tap_is_owned bg-root root 0 "$bridge"
+tap_check "member: ReleaseAll again is a no-op" harness_as "$member" harness_helper_call ReleaseAll
+tap_is "$TAP_OUT" "(@as [],)" "and releases nothing"
+tap_check "root: ReleaseAll" harness_helper_call ReleaseAll
+tap_is "$TAP_OUT" "(['tap:bg-root'],)" "root's ReleaseAll removes root's tap"
+tap_is "$(ip -o link show | cut -d: -f2)" "$links_before" \
+    "after ReleaseAll nothing but the bridge is left"
+
 tap_done
