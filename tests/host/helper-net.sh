@@ -16,6 +16,9 @@ harness_require_cmd ip nft
 harness_require_file "$HARNESS_HELPER_EXE" banger-helper
 : "${OPEN_TAP_CLIENT:=$BANGER_BUILD_DIR/tests/host/open-tap-client}"
 harness_require_file "$OPEN_TAP_CLIENT" open-tap-client
+# A short idle timeout, so the helper exits between the steps below and
+# the ownership it enforces is seen to come from the kernel, not memory.
+export BANGER_HELPER_IDLE_TIMEOUT=${BANGER_HELPER_IDLE_TIMEOUT:-2}
 harness_start
 harness_ensure_users
 
@@ -51,8 +54,12 @@ nat_rule() {
     printf 'ip saddr %s oifname != "%s" masquerade comment "banger uid=%s tap=%s"' "$@"
 }
 
+# Captured first: grep -q closing the pipe early would SIGPIPE nft, and
+# pipefail would turn a found rule into a failure.
 has_rule() {
-    nft list table ip banger 2>/dev/null | grep -qF "$1"
+    local rules
+    rules=$(nft list table ip banger 2>/dev/null) || return 1
+    grep -qF -- "$1" <<<"$rules"
 }
 
 # --- the bridge
@@ -98,6 +105,18 @@ tap_expect_fail_with "$not_owner" "member: CreateTap over root's tap is refused"
 tap_expect_fail_with "$not_owner" "root: OpenTap of the member's tap is refused too" \
     "$open_tap" bg-member
 tap_check "root's tap is still root's" tap_is_owned bg-root root 0 "$bridge"
+
+# The helper keeps no record of who made what: after it exits and is
+# started again, the kernel's tap owner still decides.
+if harness_wait_gone "$HARNESS_HELPER_NAME" 15; then
+    tap_ok "the helper exited when idle"
+else
+    tap_fail "the helper exited when idle"
+fi
+tap_expect_fail_with "$not_owner" "after a restart the member is still refused root's tap" \
+    harness_as "$member" harness_helper_call DeleteTap bg-root
+tap_check "after a restart the member still opens its own tap" \
+    harness_as "$member" "$open_tap" bg-member
 
 tap_expect_fail_with "$invalid" "CreateTap refuses a name without banger's prefix" \
     harness_as "$member" harness_helper_call CreateTap "$bridge"
