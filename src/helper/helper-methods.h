@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 void     helper_methods_connect (BangerHelper1          *skeleton);
 
 /* Shared by handlers. */
+gboolean helper_reply_error     (GDBusMethodInvocation  *invocation,
+                                 const GError           *error);
 gboolean helper_caller_get_uid  (GDBusMethodInvocation  *invocation,
                                  guint32                *out_uid,
                                  GError                **error);

@@ -19,7 +19,7 @@ static gboolean
 fail (GDBusMethodInvocation *invocation,
       GError                *error)
 {
-  banger_error_to_invocation (invocation, error);
+  helper_reply_error (invocation, error);
   g_error_free (error);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

@@ -42,6 +42,18 @@ helper_methods_connect (BangerHelper1 *skeleton)
                     G_CALLBACK (helper_handle_release_all), NULL);
 }
 
+/* Answers @invocation with @error (banger's error names only) and logs
+ * why at debug level; returns what a handle-* handler returns. */
+gboolean
+helper_reply_error (GDBusMethodInvocation *invocation,
+                    const GError          *error)
+{
+  g_debug ("%s failed: %s", g_dbus_method_invocation_get_method_name (invocation),
+           error->message);
+  banger_error_to_invocation (invocation, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* The caller's uid as the bus daemon knows it from the socket credentials.
  * Handlers take uids from here, never from an argument. Blocks on the bus:
  * worker threads only. */

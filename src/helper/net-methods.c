@@ -19,16 +19,6 @@
 /* Every handler below runs on a worker thread after authz.c granted
  * dev.banger.helper.network, inside the call's op. */
 
-static gboolean
-reply_error (GDBusMethodInvocation *invocation,
-             const GError          *error)
-{
-  g_debug ("%s failed: %s", g_dbus_method_invocation_get_method_name (invocation),
-           error->message);
-  banger_error_to_invocation (invocation, error);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
 /* The caller's uid (from the bus) and @name checked to be a banger tap
  * name: what every tap method validates first. */
 static gboolean
@@ -55,7 +45,7 @@ helper_handle_ensure_bridge (BangerHelper1         *skeleton,
   /* Validate: no arguments; name and address come from the configuration,
    * checked when the helper started. */
   if (!net_ensure_bridge (config, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
 
   inet_ntop (AF_INET, &in, ip, sizeof ip);
   address = g_strdup_printf ("%s/%u", ip, config->prefix_len);
@@ -73,9 +63,9 @@ helper_handle_create_tap (BangerHelper1         *skeleton,
   guint32 uid;
 
   if (!validate_tap_call (invocation, name, &uid, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
   if (!net_create_tap (helper_config_get (), uid, name, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
 
   banger_helper1_complete_create_tap (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -93,10 +83,10 @@ helper_handle_open_tap (BangerHelper1         *skeleton,
   int fd;
 
   if (!validate_tap_call (invocation, name, &uid, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
   fd = net_open_tap (uid, name, &error);
   if (fd < 0)
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
 
   /* The list takes the fd; the reply's handle 0 is its index. (The XML
    * has no C.UnixFD annotation, so the generated complete function
@@ -118,9 +108,9 @@ helper_handle_delete_tap (BangerHelper1         *skeleton,
   guint32 uid;
 
   if (!validate_tap_call (invocation, name, &uid, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
   if (!net_delete_tap (uid, name, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
 
   banger_helper1_complete_delete_tap (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -140,9 +130,9 @@ helper_handle_enable_nat (BangerHelper1         *skeleton,
   if (!validate_tap_call (invocation, tap, &uid, &error) ||
       !net_validate_vm_address (address, config->bridge_ip, config->prefix_len,
                                 &vm_ip, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
   if (!net_enable_nat (config, uid, tap, vm_ip, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
 
   banger_helper1_complete_enable_nat (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -158,9 +148,9 @@ helper_handle_disable_nat (BangerHelper1         *skeleton,
   guint32 uid;
 
   if (!validate_tap_call (invocation, tap, &uid, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
   if (!net_disable_nat (uid, tap, &error))
-    return reply_error (invocation, error);
+    return helper_reply_error (invocation, error);
 
   banger_helper1_complete_disable_nat (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;

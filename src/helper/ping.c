@@ -20,10 +20,7 @@ helper_handle_ping (BangerHelper1         *skeleton,
 
   /* Validate: Ping has no arguments; the uid comes from the bus. */
   if (!helper_caller_get_uid (invocation, &uid, &error))
-    {
-      banger_error_to_invocation (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
+    return helper_reply_error (invocation, error);
 
   g_debug ("ping from uid %u", uid);
   banger_helper1_complete_ping (skeleton, invocation, PACKAGE_VERSION, uid);

@@ -25,10 +25,7 @@ helper_handle_release_all (BangerHelper1         *skeleton,
 
   /* Validate: no arguments; every resource is matched by the bus uid. */
   if (!helper_caller_get_uid (invocation, &uid, &error))
-    {
-      banger_error_to_invocation (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
+    return helper_reply_error (invocation, error);
 
   /* Processes and jails first: a VMM still running would hold its tap.
    * Both halves run even if the first fails, so as much as possible goes;
@@ -44,10 +41,7 @@ helper_handle_release_all (BangerHelper1         *skeleton,
   for (guint i = 0; i < released->len; i++)
     g_info ("released %s of uid %u", (const char *) released->pdata[i], uid);
   if (error != NULL)
-    {
-      banger_error_to_invocation (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
+    return helper_reply_error (invocation, error);
 
   g_ptr_array_add (released, NULL);
   banger_helper1_complete_release_all (skeleton, invocation,
