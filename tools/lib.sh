@@ -18,6 +18,8 @@ BANGER_PACKAGES=(
     # sqlite3), nft to read back banger's NAT table (nftables)
     dbus-daemon dbus-bin systemd polkitd passwd util-linux mount
     libxml2-utils python3 iproute2 sqlite3 nftables
+    # the fake Firecracker reads the API spec (tests/fake-firecracker)
+    python3-yaml
     # the libFuzzer target (tests/fuzz)
     clang libclang-rt-14-dev
 )
