@@ -53,9 +53,18 @@ class Fake:
                                      self.proc.stderr.read().decode())
             check(time.monotonic() < deadline, 'no API socket after 5 s')
             time.sleep(0.01)
-        self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.conn.settimeout(5)
-        self.conn.connect(self.sock)
+        # Like the real one, the fake binds before it listens: a connect in
+        # between is refused, so retry until the deadline.
+        while True:
+            self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.conn.settimeout(5)
+            try:
+                self.conn.connect(self.sock)
+                break
+            except ConnectionRefusedError:
+                self.conn.close()
+                check(time.monotonic() < deadline, 'API socket refused connections for 5 s')
+                time.sleep(0.01)
         self.buf = b''
 
     def send(self, method, path, body=None, raw=None):
