@@ -42,7 +42,8 @@ class Fake:
             if os.path.exists(p):
                 os.unlink(p)
         full = dict(os.environ, BANGER_FIRECRACKER_SPEC=SPEC,
-                    FAKE_FC_RECORD=self.record, **(env or {}))
+                    FAKE_FC_RECORD=self.record,
+                    FAKE_FC_SYSFS_NET=os.path.join(tmp, 'net'), **(env or {}))
         self.proc = subprocess.Popen(
             [FAKE, '--api-sock', self.sock, '--id', 'test-vm', *args],
             env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -121,14 +122,21 @@ class Fake:
 
 
 def boot_sequence(tmp):
+    # The fake opens what the PUTs name, as the real one does.
+    for name in ('vmlinux', 'root.ext4'):
+        with open(os.path.join(tmp, name), 'w') as f:
+            f.write('x')
+    os.makedirs(os.path.join(tmp, 'net', 'tap0'), exist_ok=True)
+    with open(os.path.join(tmp, 'net', 'tap0', 'tun_flags'), 'w') as f:
+        f.write('0x1002\n')
     return [
         ('PUT', '/logger', {'log_path': os.path.join(tmp, 'fc.log'),
                             'level': 'Info'}),
         ('PUT', '/machine-config', {'vcpu_count': 2, 'mem_size_mib': 256}),
-        ('PUT', '/boot-source', {'kernel_image_path': '/k/vmlinux',
+        ('PUT', '/boot-source', {'kernel_image_path': os.path.join(tmp, 'vmlinux'),
                                  'boot_args': 'console=ttyS0 reboot=k'}),
         ('PUT', '/drives/rootfs', {'drive_id': 'rootfs',
-                                   'path_on_host': '/d/root.ext4',
+                                   'path_on_host': os.path.join(tmp, 'root.ext4'),
                                    'is_root_device': True,
                                    'is_read_only': False}),
         ('PUT', '/network-interfaces/eth0', {'iface_id': 'eth0',
