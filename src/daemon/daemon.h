@@ -22,6 +22,7 @@ typedef struct {
   BangerManager1            *manager;
   Store                     *store;
   GHashTable                *vms;         /* name → VmObject */
+  GHashTable                *creating;    /* name → address, while CreateVM works */
   char                      *config_path;
   char                      *state_dir;
   HostResources              host;

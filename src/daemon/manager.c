@@ -10,31 +10,285 @@
 #include "banger-log.h"
 #include "banger-names.h"
 #include "daemon.h"
+#include "boot-config.h"
+#include "boot-defaults.h"
+#include "fs-util.h"
+#include "vm-disk.h"
+#include "vm-network.h"
+#include "vm-object.h"
+#include "vm-runtime.h"
 
+#include <errno.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+static void
+replace_str (char       **slot,
+             const char  *value)
+{
+  g_free (*slot);
+  *slot = g_strdup (value);
+}
+
+typedef struct {
+  Daemon                *daemon;
+  GDBusMethodInvocation *invocation;
+  VmRecord              *record;
+  char                  *staging_dir;
+  char                  *final_dir;
+} CreateOp;
+
+static void
+create_op_free (CreateOp *op)
+{
+  g_hash_table_remove (op->daemon->creating, op->record->name);
+  vm_record_free (op->record);
+  g_free (op->staging_dir);
+  g_free (op->final_dir);
+  g_free (op);
+}
+
+static void
+create_fail (CreateOp *op,
+             GError   *error)
+{
+  g_autoptr(GError) cleanup_error = NULL;
+
+  g_message ("CreateVM %s refused: %s", op->record->name, error->message);
+  if (op->staging_dir != NULL && !fs_remove_tree (op->staging_dir, &cleanup_error))
+    g_warning ("%s", cleanup_error->message);
+  banger_error_to_invocation (op->invocation, error);
+  g_error_free (error);
+  create_op_free (op);
+}
+
+static void
+on_disk_created (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  CreateOp *op = user_data;
+  GError *error = NULL;
+  VmObject *vm;
+
+  if (!vm_disk_create_finish (result, &error))
+    return create_fail (op, error);
+
+  /* The row goes in last: a VM that exists in the store has its disk. */
+  if (g_rename (op->staging_dir, op->final_dir) != 0)
+    {
+      int saved = errno;
+      return create_fail (op, g_error_new (BANGER_ERROR, BANGER_ERROR_FAILED,
+                                           _("Cannot move the new VM's files to %s: %s"),
+                                           op->final_dir, g_strerror (saved)));
+    }
+  g_clear_pointer (&op->staging_dir, g_free);
+  if (!store_insert_vm (op->daemon->store, op->record, &error))
+    {
+      op->staging_dir = g_steal_pointer (&op->final_dir);
+      return create_fail (op, error);
+    }
+
+  g_info ("Created VM %s (%s)", op->record->name, op->record->ipv4);
+  daemon_add_vm (op->daemon, vm_record_copy (op->record));
+  vm = daemon_lookup_vm (op->daemon, op->record->name);
+  banger_manager1_complete_create_vm (op->daemon->manager, op->invocation, vm_object_get_path (vm));
+  create_op_free (op);
+}
+
+/* Splits CreateVM's options: the sizes go to vm-settings, the rest here. */
 static gboolean
-create_vm (Daemon      *daemon,
-           const char  *name,
-           GVariant    *options,
-           VmObject   **out_vm,
-           GError     **error)
+apply_boot_options (VmRecord    *record,
+                    GVariant    *options,
+                    GVariant   **out_sizes,
+                    GError     **error)
+{
+  GVariantBuilder sizes;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  gboolean ok = TRUE;
+
+  g_variant_builder_init (&sizes, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, options);
+  while (ok && g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      const char *type = g_str_equal (key, "NAT") ? "b"
+                         : (g_str_equal (key, "Image") || g_str_equal (key, "Kernel") ||
+                            g_str_equal (key, "VMM")) ? "s" : NULL;
+
+      if (type == NULL)
+        g_variant_builder_add (&sizes, "{sv}", key, value);
+      else if (!g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
+        {
+          g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
+                       _("Option “%s” must be of type “%s”"), key, type);
+          ok = FALSE;
+        }
+      else if (g_str_equal (key, "NAT"))
+        record->nat = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "VMM"))
+        {
+          const char *vmm = g_variant_get_string (value, NULL);
+
+          ok = vmm_driver_lookup (vmm, error) != NULL;
+          if (ok)
+            replace_str (&record->vmm, vmm);
+        }
+      else
+        {
+          const char *path = g_variant_get_string (value, NULL);
+          gboolean is_image = g_str_equal (key, "Image");
+
+          ok = path[0] != '\0' &&
+               boot_defaults_check_file_path (is_image ? _("image") : _("kernel"), path, error);
+          if (ok)
+            replace_str (is_image ? &record->image_path : &record->kernel_path, path);
+          else if (path[0] == '\0')
+            g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
+                         _("Option “%s” must not be empty"), key);
+        }
+      g_variant_unref (value);
+    }
+  *out_sizes = g_variant_ref_sink (g_variant_builder_end (&sizes));
+  return ok;
+}
+
+/* Picks the VM's address: the lowest free one, skipping every VM's and
+ * every VM being created right now. */
+static gboolean
+allocate_address (Daemon        *daemon,
+                  const Subnet  *subnet,
+                  VmRecord      *record,
+                  GError       **error)
+{
+  g_autoptr(GHashTable) taken = g_hash_table_new (NULL, NULL);
+  GHashTableIter iter;
+  gpointer value;
+  guint32 address;
+
+  g_hash_table_iter_init (&iter, daemon->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const VmRecord *r = ((VmObject *) value)->record;
+
+      if (r->ipv4 != NULL && ipv4_parse (r->ipv4, &address, NULL))
+        g_hash_table_add (taken, GUINT_TO_POINTER (address));
+    }
+  g_hash_table_iter_init (&iter, daemon->creating);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_hash_table_add (taken, value);
+
+  if (!subnet_allocate (subnet, taken, &address, error))
+    return FALSE;
+  record->ipv4 = ipv4_to_string (address);
+  record->ipv4_prefix = subnet->prefix;
+  record->mac = vm_network_mac_for (address);
+  record->tap = vm_network_tap_for (getuid (), subnet, address);
+  return TRUE;
+}
+
+static BootConfig *
+boot_config_for (const VmRecord     *record,
+                 const BootDefaults *defaults)
+{
+  BootConfig *config = boot_config_new ();
+
+  config->hostname = g_strdup (record->name);
+  config->ipv4_address = g_strdup (record->ipv4);
+  config->ipv4_prefix = record->ipv4_prefix;
+  config->gateway = ipv4_to_string (subnet_gateway (&defaults->subnet));
+  config->mac = g_strdup (record->mac);
+  config->resolvers = g_strdupv (defaults->resolvers);
+  config->ssh_authorized_key = g_strdup (defaults->ssh_key);
+  config->agent_vsock_port = BANGER_AGENT_VSOCK_PORT;
+  return config;
+}
+
+/* Everything CreateVM decides before touching the disk. */
+static VmRecord *
+prepare_record (Daemon        *daemon,
+                const char    *name,
+                GVariant      *options,
+                BootDefaults  *defaults,
+                GError       **error)
 {
   g_autoptr(VmRecord) record = NULL;
+  g_autoptr(GVariant) sizes = NULL;
 
   if (!banger_vm_name_validate (name, error))
-    return FALSE;
+    return NULL;
+  if (daemon_lookup_vm (daemon, name) != NULL || g_hash_table_contains (daemon->creating, name))
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS,
+                   _("A VM named “%s” already exists; pick another name or delete it first"),
+                   name);
+      return NULL;
+    }
 
   record = vm_record_new (name);
   record->created_at_us = g_get_real_time ();
   if (!config_load_vm_defaults (daemon->config_path, &daemon->host, &record->settings, error) ||
-      !vm_settings_apply_options (&record->settings, options,
+      !boot_defaults_load (daemon->config_path, defaults, error))
+    return NULL;
+  replace_str (&record->image_path, defaults->image);
+  replace_str (&record->kernel_path, defaults->kernel);
+  record->nat = defaults->nat;
+  if (!apply_boot_options (record, options, &sizes, error) ||
+      !vm_settings_apply_options (&record->settings, sizes,
                                   VM_SETTING_VCPUS | VM_SETTING_MEMORY_MIB | VM_SETTING_DISK_BYTES,
                                   NULL, error) ||
-      !store_insert_vm (daemon->store, record, error))   /* AlreadyExists */
-    return FALSE;
+      !allocate_address (daemon, &defaults->subnet, record, error))
+    return NULL;
+  return g_steal_pointer (&record);
+}
 
-  daemon_add_vm (daemon, g_steal_pointer (&record));
-  *out_vm = daemon_lookup_vm (daemon, name);
-  return TRUE;
+static void
+create_vm (Daemon                *daemon,
+           const char            *name,
+           GVariant              *options,
+           GDBusMethodInvocation *invocation)
+{
+  g_auto(BootDefaults) defaults = { 0 };
+  g_autoptr(BootConfig) config = NULL;
+  g_autofree char *vms_dir = g_build_filename (daemon->state_dir, "vms", NULL);
+  g_autofree char *staging_name = g_strconcat (".creating-", name, NULL);
+  GError *error = NULL;
+  VmRecord *record;
+  CreateOp *op;
+  guint32 address;
+
+  record = prepare_record (daemon, name, options, &defaults, &error);
+  if (record == NULL)
+    {
+      g_message ("CreateVM refused: %s", error->message);
+      banger_error_to_invocation (invocation, error);
+      g_error_free (error);
+      return;
+    }
+
+  /* From here on the name and address are reserved until the op ends. */
+  ipv4_parse (record->ipv4, &address, NULL);
+  g_hash_table_insert (daemon->creating, g_strdup (name), GUINT_TO_POINTER (address));
+  op = g_new0 (CreateOp, 1);
+  op->daemon = daemon;
+  op->invocation = invocation;
+  op->record = record;
+  config = boot_config_for (record, &defaults);
+  op->final_dir = g_build_filename (vms_dir, name, NULL);
+  op->staging_dir = g_build_filename (vms_dir, staging_name, NULL);
+  if (!fs_ensure_private_dir (vms_dir, &error) ||
+      !fs_remove_tree (op->staging_dir, &error) ||
+      !fs_ensure_private_dir (op->staging_dir, &error))
+    return create_fail (op, error);
+  if (g_file_test (op->final_dir, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
+    return create_fail (op, g_error_new (BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS,
+                                         _("%s exists but belongs to no VM; move it "
+                                           "aside to create VM “%s”"), op->final_dir, name));
+
+  vm_disk_create_async (op->staging_dir, VM_DISK_FILE, record->settings.disk_bytes.value,
+                        config, NULL, on_disk_created, op);
 }
 
 static gboolean
@@ -45,18 +299,8 @@ handle_create_vm (BangerManager1        *manager,
                   Daemon                *daemon)
 {
   g_autoptr(BangerOp) op = banger_op_begin (invocation);
-  g_autoptr(GError) error = NULL;
-  VmObject *vm = NULL;
 
-  if (!create_vm (daemon, name, options, &vm, &error))
-    {
-      g_message ("CreateVM refused: %s", error->message);
-      banger_error_to_invocation (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-
-  g_info ("Created VM %s", name);
-  banger_manager1_complete_create_vm (manager, invocation, vm_object_get_path (vm));
+  create_vm (daemon, name, options, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -46,6 +46,28 @@ static const char *const migrations[] = {
   "  CHECK (memory_source IN ('unknown', 'user', 'config', 'auto', 'builtin'));"
   "ALTER TABLE vms ADD COLUMN disk_source TEXT NOT NULL DEFAULT 'unknown'"
   "  CHECK (disk_source IN ('unknown', 'user', 'config', 'auto', 'builtin'));",
+
+  /* 3: what a VM needs to boot. The address is allocated once, at
+   * creation; the indexes make two VMs sharing an address, MAC or tap
+   * impossible, whatever the code above does. Older rows get theirs on
+   * their first start. Image and kernel are paths until the image
+   * registry exists. */
+  "ALTER TABLE vms ADD COLUMN vmm TEXT NOT NULL DEFAULT 'firecracker'"
+  "  CHECK (vmm IN ('firecracker'));"
+  "ALTER TABLE vms ADD COLUMN image_path TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE vms ADD COLUMN kernel_path TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE vms ADD COLUMN nat INTEGER NOT NULL DEFAULT 0 CHECK (nat IN (0, 1));"
+  "ALTER TABLE vms ADD COLUMN ipv4 TEXT;"
+  "ALTER TABLE vms ADD COLUMN ipv4_prefix INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE vms ADD COLUMN mac TEXT;"
+  "ALTER TABLE vms ADD COLUMN tap TEXT;"
+  "ALTER TABLE vms ADD COLUMN disk_strategy TEXT NOT NULL DEFAULT 'overlay'"
+  "  CHECK (disk_strategy IN ('overlay', 'copy-reflink', 'copy-sparse'));"
+  "ALTER TABLE vms ADD COLUMN last_error TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE vms ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;"
+  "CREATE UNIQUE INDEX vms_ipv4 ON vms (ipv4);"
+  "CREATE UNIQUE INDEX vms_mac ON vms (mac);"
+  "CREATE UNIQUE INDEX vms_tap ON vms (tap);",
 };
 
 int

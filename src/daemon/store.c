@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 #include <sqlite3.h>
 
@@ -28,7 +30,31 @@ vm_record_new (const char *name)
 
   record->name = g_strdup (name);
   record->state = g_strdup ("stopped");
+  record->vmm = g_strdup ("firecracker");
+  record->image_path = g_strdup ("");
+  record->kernel_path = g_strdup ("");
+  record->disk_strategy = g_strdup ("overlay");
+  record->last_error = g_strdup ("");
   return record;
+}
+
+VmRecord *
+vm_record_copy (const VmRecord *record)
+{
+  VmRecord *copy = g_new0 (VmRecord, 1);
+
+  *copy = *record;
+  copy->name = g_strdup (record->name);
+  copy->state = g_strdup (record->state);
+  copy->vmm = g_strdup (record->vmm);
+  copy->image_path = g_strdup (record->image_path);
+  copy->kernel_path = g_strdup (record->kernel_path);
+  copy->ipv4 = g_strdup (record->ipv4);
+  copy->mac = g_strdup (record->mac);
+  copy->tap = g_strdup (record->tap);
+  copy->disk_strategy = g_strdup (record->disk_strategy);
+  copy->last_error = g_strdup (record->last_error);
+  return copy;
 }
 
 void
@@ -38,6 +64,14 @@ vm_record_free (VmRecord *record)
     return;
   g_free (record->name);
   g_free (record->state);
+  g_free (record->vmm);
+  g_free (record->image_path);
+  g_free (record->kernel_path);
+  g_free (record->ipv4);
+  g_free (record->mac);
+  g_free (record->tap);
+  g_free (record->disk_strategy);
+  g_free (record->last_error);
   g_free (record);
 }
 
@@ -64,6 +98,13 @@ set_sqlite_error (GError     **error,
                  _("State database %s: %s failed: %s"),
                  store->path, doing, sqlite3_errmsg (store->db));
   return FALSE;
+}
+
+static char *
+column_dup (sqlite3_stmt *stmt,
+            int           column)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, column));
 }
 
 static gboolean
@@ -245,7 +286,9 @@ store_list_vms (Store   *store,
 
   if (sqlite3_prepare_v2 (store->db,
                           "SELECT name, state, vcpus, memory_mib, disk_bytes, created_at,"
-                          " vcpus_source, memory_source, disk_source"
+                          " vcpus_source, memory_source, disk_source,"
+                          " vmm, image_path, kernel_path, nat, ipv4, ipv4_prefix, mac, tap,"
+                          " disk_strategy, last_error, started_at"
                           " FROM vms ORDER BY name",
                           -1, &stmt, NULL) != SQLITE_OK)
     {
@@ -269,6 +312,22 @@ store_list_vms (Store   *store,
         setting_source_from_string ((const char *) sqlite3_column_text (stmt, 7));
       record->settings.disk_bytes.source =
         setting_source_from_string ((const char *) sqlite3_column_text (stmt, 8));
+      g_free (record->vmm);
+      record->vmm = column_dup (stmt, 9);
+      g_free (record->image_path);
+      record->image_path = column_dup (stmt, 10);
+      g_free (record->kernel_path);
+      record->kernel_path = column_dup (stmt, 11);
+      record->nat = sqlite3_column_int (stmt, 12) != 0;
+      record->ipv4 = column_dup (stmt, 13);
+      record->ipv4_prefix = sqlite3_column_int (stmt, 14);
+      record->mac = column_dup (stmt, 15);
+      record->tap = column_dup (stmt, 16);
+      g_free (record->disk_strategy);
+      record->disk_strategy = column_dup (stmt, 17);
+      g_free (record->last_error);
+      record->last_error = column_dup (stmt, 18);
+      record->started_at_us = sqlite3_column_int64 (stmt, 19);
       g_ptr_array_add (records, record);
     }
   if (rc != SQLITE_DONE)
@@ -289,8 +348,10 @@ store_insert_vm (Store           *store,
 
   if (sqlite3_prepare_v2 (store->db,
                           "INSERT INTO vms (name, state, vcpus, memory_mib, disk_bytes, created_at,"
-                          " vcpus_source, memory_source, disk_source)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          " vcpus_source, memory_source, disk_source,"
+                          " vmm, image_path, kernel_path, nat, ipv4, ipv4_prefix, mac, tap,"
+                          " disk_strategy, last_error, started_at)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           -1, &stmt, NULL) != SQLITE_OK)
     return set_sqlite_error (error, store, _("saving the VM"));
 
@@ -303,10 +364,29 @@ store_insert_vm (Store           *store,
   sqlite3_bind_text (stmt, 7, setting_source_to_string (s->vcpus.source), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 8, setting_source_to_string (s->memory_mib.source), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 9, setting_source_to_string (s->disk_bytes.source), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 10, record->vmm, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 11, record->image_path, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 12, record->kernel_path, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 13, record->nat ? 1 : 0);
+  sqlite3_bind_text (stmt, 14, record->ipv4, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 15, (int) record->ipv4_prefix);
+  sqlite3_bind_text (stmt, 16, record->mac, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 17, record->tap, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 18, record->disk_strategy, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 19, record->last_error, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 20, record->started_at_us);
 
   if (sqlite3_step (stmt) == SQLITE_DONE)
     return TRUE;
 
+  if (sqlite3_extended_errcode (store->db) == SQLITE_CONSTRAINT_UNIQUE &&
+      strstr (sqlite3_errmsg (store->db), "vms.name") == NULL)
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS,
+                   _("The address, MAC or tap name chosen for “%s” is taken (%s)"),
+                   record->name, sqlite3_errmsg (store->db));
+      return FALSE;
+    }
   if (sqlite3_extended_errcode (store->db) == SQLITE_CONSTRAINT_UNIQUE)
     {
       g_set_error (error, BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS,
@@ -349,6 +429,79 @@ store_update_vm_settings (Store           *store,
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+finish_update (Store       *store,
+               sqlite3_stmt *stmt,
+               const char  *name,
+               GError     **error)
+{
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_sqlite_error (error, store, _("updating the VM"));
+  if (sqlite3_changes (store->db) == 0)
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_FOUND,
+                   _("There is no VM named “%s”"), name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+store_update_vm_state (Store       *store,
+                       const char  *name,
+                       const char  *state,
+                       const char  *last_error,
+                       gint64       started_at_us,
+                       GError     **error)
+{
+  g_auto(StmtPtr) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (store->db,
+                          "UPDATE vms SET state = ?, last_error = ?, started_at = ? WHERE name = ?",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return set_sqlite_error (error, store, _("updating the VM"));
+  sqlite3_bind_text (stmt, 1, state, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, last_error != NULL ? last_error : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, started_at_us);
+  sqlite3_bind_text (stmt, 4, name, -1, SQLITE_STATIC);
+  return finish_update (store, stmt, name, error);
+}
+
+gboolean
+store_update_vm_nat (Store       *store,
+                     const char  *name,
+                     gboolean     nat,
+                     GError     **error)
+{
+  g_auto(StmtPtr) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (store->db, "UPDATE vms SET nat = ? WHERE name = ?",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return set_sqlite_error (error, store, _("updating the VM"));
+  sqlite3_bind_int (stmt, 1, nat ? 1 : 0);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_STATIC);
+  return finish_update (store, stmt, name, error);
+}
+
+gboolean
+store_update_vm_address (Store           *store,
+                         const VmRecord  *record,
+                         GError         **error)
+{
+  g_auto(StmtPtr) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (store->db,
+                          "UPDATE vms SET ipv4 = ?, ipv4_prefix = ?, mac = ?, tap = ? WHERE name = ?",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return set_sqlite_error (error, store, _("updating the VM"));
+  sqlite3_bind_text (stmt, 1, record->ipv4, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 2, (int) record->ipv4_prefix);
+  sqlite3_bind_text (stmt, 3, record->mac, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, record->tap, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, record->name, -1, SQLITE_STATIC);
+  return finish_update (store, stmt, record->name, error);
 }
 
 gboolean

@@ -15,9 +15,21 @@ typedef struct {
   char       *state;
   VmSettings  settings;
   gint64      created_at_us;
+  char       *vmm;
+  char       *image_path;      /* "" when none */
+  char       *kernel_path;     /* "" when none */
+  gboolean    nat;
+  char       *ipv4;            /* dotted quad, NULL before allocation */
+  guint       ipv4_prefix;
+  char       *mac;
+  char       *tap;
+  char       *disk_strategy;
+  char       *last_error;
+  gint64      started_at_us;
 } VmRecord;
 
 VmRecord *vm_record_new   (const char *name);
+VmRecord *vm_record_copy  (const VmRecord *record);
 void      vm_record_free  (VmRecord   *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmRecord, vm_record_free)
 
@@ -43,6 +55,21 @@ gboolean   store_insert_vm         (Store           *store,
 gboolean   store_update_vm_settings (Store          *store,
                                      const VmRecord *record,
                                      GError        **error);
+/* State, LastError and StartedAt change together. */
+gboolean   store_update_vm_state   (Store          *store,
+                                    const char     *name,
+                                    const char     *state,
+                                    const char     *last_error,
+                                    gint64          started_at_us,
+                                    GError        **error);
+gboolean   store_update_vm_nat     (Store          *store,
+                                    const char     *name,
+                                    gboolean        nat,
+                                    GError        **error);
+/* For a VM from before addresses were allocated at creation. */
+gboolean   store_update_vm_address (Store          *store,
+                                    const VmRecord *record,
+                                    GError        **error);
 gboolean   store_delete_vm         (Store           *store,
                                     const char      *name,
                                     GError         **error);

@@ -38,7 +38,8 @@ tap_expect_fail_with "dev.banger.Error.Corrupt" "properties are refused too" \
     gdbus call --session --dest "$NAME" --object-path "$ROOT" \
     --method org.freedesktop.DBus.Properties.Get dev.banger.Manager1 Version
 tap_is "$(sha256sum <"$DB")" "$before" "the corrupt file is byte-for-byte unchanged"
-tap_is "$(ls -- "$XDG_STATE_HOME/banger")" "state.db" "no journal or WAL file was created beside it"
+# vms/ holds the VM created above; only database files matter here.
+tap_is "$(ls -- "$XDG_STATE_HOME/banger" | grep -vx vms)" "state.db" "no journal or WAL file was created beside it"
 harness_wait_gone --session "$NAME" 15 &&
     tap_ok "the daemon exits by itself when idle" ||
     tap_fail "the daemon exits by itself when idle"

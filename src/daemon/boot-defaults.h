@@ -1,0 +1,33 @@
+/* boot-defaults.h: the config file's keys about booting VMs: default image,
+ * kernel and NAT, the subnet, the resolvers and the VMM binaries. */
+#pragma once
+
+#include <glib.h>
+
+#include "vm-network.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char     *image;          /* [vm-defaults] image, "" when unset */
+  char     *kernel;         /* [vm-defaults] kernel, "" when unset */
+  gboolean  nat;            /* [vm-defaults] nat */
+  Subnet    subnet;         /* [network] subnet */
+  char    **resolvers;      /* [network] resolvers, else the host's */
+  char     *firecracker;    /* [firecracker] binary */
+  char     *ssh_key;        /* the user's public key for the guest, or NULL */
+} BootDefaults;
+
+void     boot_defaults_clear (BootDefaults *defaults);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BootDefaults, boot_defaults_clear)
+
+gboolean boot_defaults_load  (const char   *path,
+                              BootDefaults *out,
+                              GError      **error);
+
+/* Absolute, normalised, no "..": what an Image or Kernel value must be. */
+gboolean boot_defaults_check_file_path (const char  *what,
+                                        const char  *path,
+                                        GError     **error);
+
+G_END_DECLS

@@ -1,0 +1,98 @@
+/* fs-util.c: recursive removal through openat/unlinkat (never following a
+ * symlink out of the tree) and private directory creation. */
+#define G_LOG_DOMAIN "bangerd-fs"
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "banger-error.h"
+#include "fs-util.h"
+
+static gboolean
+remove_children (int          dir_fd,
+                 const char  *path,
+                 GError     **error)
+{
+  DIR *dir = fdopendir (dir_fd);
+  struct dirent *entry;
+  gboolean ok = TRUE;
+
+  if (dir == NULL)
+    {
+      close (dir_fd);
+      return FALSE;
+    }
+  while (ok && (entry = readdir (dir)) != NULL)
+    {
+      if (g_str_equal (entry->d_name, ".") || g_str_equal (entry->d_name, ".."))
+        continue;
+      if (unlinkat (dirfd (dir), entry->d_name, 0) == 0 || errno == ENOENT)
+        continue;
+      if (errno != EISDIR && errno != EPERM)
+        {
+          ok = FALSE;
+          break;
+        }
+      int child = openat (dirfd (dir), entry->d_name,
+                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child < 0 || !remove_children (child, path, error) ||
+          unlinkat (dirfd (dir), entry->d_name, AT_REMOVEDIR) != 0)
+        ok = FALSE;
+    }
+  if (!ok && error != NULL && *error == NULL)
+    {
+      int saved = errno;
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                   _("Cannot remove %s: %s"), path, g_strerror (saved));
+    }
+  closedir (dir);
+  return ok;
+}
+
+gboolean
+fs_remove_tree (const char  *path,
+                GError     **error)
+{
+  int fd;
+
+  if (unlink (path) == 0 || errno == ENOENT)
+    return TRUE;
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || !remove_children (fd, path, error) || rmdir (path) != 0)
+    {
+      int saved = errno;
+      if (saved == ENOENT)
+        return TRUE;
+      if (error != NULL && *error == NULL)
+        g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                     _("Cannot remove %s: %s"), path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+fs_ensure_private_dir (const char  *path,
+                       GError     **error)
+{
+  struct stat st;
+
+  if (g_mkdir_with_parents (path, 0700) != 0 ||
+      lstat (path, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != getuid ())
+    {
+      int saved = errno;
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                   _("Cannot use %s as a private directory: %s"), path,
+                   saved != 0 ? g_strerror (saved) : _("not a directory of ours"));
+      return FALSE;
+    }
+  return TRUE;
+}

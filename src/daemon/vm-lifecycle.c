@@ -1,0 +1,803 @@
+/* vm-lifecycle.c: stopped → starting → running → stopping → stopped, and
+ * failed. Every start step has an undo; a failed or cancelled start runs
+ * the undos of the steps that finished, so nothing outlives it. */
+#define G_LOG_DOMAIN "bangerd-lifecycle"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "banger-error.h"
+#include "boot-defaults.h"
+#include "boot-config.h"
+#include "fs-util.h"
+#include "helper-client.h"
+#include "vm-disk.h"
+#include "vm-network.h"
+#include "vm-object.h"
+
+#define BOOT_ARGS "console=ttyS0 reboot=k panic=1"
+
+/* ---- shared pieces -------------------------------------------------- */
+
+static char *
+disk_path_for (VmObject *vm)
+{
+  g_autofree char *dir = vm_object_state_dir (vm);
+
+  return g_build_filename (dir, VM_DISK_FILE, NULL);
+}
+
+/* Keeps the previous boot's logs as NAME.1; a fresh file for this one. */
+static int
+rotate_and_open_log (const char  *dir,
+                     const char  *name,
+                     GError     **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *old = g_strconcat (path, ".1", NULL);
+  int fd;
+
+  if (g_rename (path, old) != 0 && errno != ENOENT)
+    g_warning ("Cannot keep the previous %s: %s", path, g_strerror (errno));
+  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                   _("Cannot create log file %s: %s"), path, g_strerror (saved));
+    }
+  return fd;
+}
+
+/* The runtime dir holds only what the VMM and bangerd made for this boot. */
+static void
+remove_runtime_dir (VmObject    *vm,
+                    const VmmDriver *driver)
+{
+  g_autofree char *dir = vm_object_runtime_dir (vm);
+  g_autoptr(GError) error = NULL;
+
+  if (driver != NULL)
+    driver->cleanup (dir);
+  if (!fs_remove_tree (dir, &error))
+    g_warning ("VM %s: %s", vm->record->name, error->message);
+}
+
+/* DeleteTap also removes the tap's NAT rule; a tap already gone is fine. */
+static void
+release_tap_async (VmObject            *vm,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  helper_call_async ("DeleteTap", g_variant_new ("(s)", vm->record->tap),
+                     G_VARIANT_TYPE_UNIT, NULL, callback, user_data);
+}
+
+static gboolean
+release_tap_finish (GAsyncResult  *result,
+                    GError       **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GVariant) reply = helper_call_finish (result, &local);
+
+  if (reply != NULL || g_error_matches (local, BANGER_ERROR, BANGER_ERROR_NOT_FOUND))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
+/* ---- start ------------------------------------------------------------ */
+
+typedef struct {
+  VmObject              *vm;
+  GDBusMethodInvocation *invocation;
+  GCancellable          *cancellable;
+  BootDefaults           defaults;
+  const VmmDriver       *driver;
+  char                  *binary;
+  char                  *state_dir;
+  char                  *runtime_dir;
+  char                  *disk_path;
+  VmmBootSpec            spec;
+  gboolean               tap_created;
+  VmmInstance           *instance;
+  const char            *step;
+  GError                *error;
+} StartOp;
+
+static void
+start_op_free (StartOp *op)
+{
+  boot_defaults_clear (&op->defaults);
+  g_clear_object (&op->invocation);
+  g_clear_object (&op->cancellable);
+  g_free (op->binary);
+  g_free (op->state_dir);
+  g_free (op->runtime_dir);
+  g_free (op->disk_path);
+  vmm_instance_free (op->instance);
+  g_clear_error (&op->error);
+  g_free (op);
+}
+
+static void start_rollback (StartOp *op);
+
+static void
+start_step (StartOp    *op,
+            const char *step,
+            const char *description,
+            double      progress)
+{
+  op->step = step;
+  g_info ("VM %s: start step %s", op->vm->record->name, step);
+  job_set_step (op->vm->job, step, description, progress);
+}
+
+/* Takes @error. Cancellation wins over whatever the step reports. */
+static void
+start_fail (StartOp *op,
+            GError  *error)
+{
+  if (g_cancellable_is_cancelled (op->cancellable))
+    {
+      g_clear_error (&error);
+      g_set_error (&op->error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                   _("The start of VM “%s” was cancelled"), op->vm->record->name);
+    }
+  else
+    {
+      g_set_error (&op->error, error->domain == BANGER_ERROR ? error->domain : BANGER_ERROR,
+                   error->domain == BANGER_ERROR ? error->code : BANGER_ERROR_FAILED,
+                   _("Starting VM “%s” failed at step “%s”: %s"),
+                   op->vm->record->name, op->step, error->message);
+      g_error_free (error);
+    }
+  g_message ("%s", op->error->message);
+  start_rollback (op);
+}
+
+static void
+start_done (StartOp *op)
+{
+  VmObject *vm = op->vm;
+  g_autoptr(GError) store_error = NULL;
+
+  if (op->error == NULL)
+    {
+      vm->instance = g_steal_pointer (&op->instance);
+      if (!vm_object_set_state (vm, "running", "", g_get_real_time (), &store_error))
+        g_warning ("VM %s: %s", vm->record->name, store_error->message);
+      g_info ("VM %s is running", vm->record->name);
+      vm_lifecycle_watch (vm);
+    }
+  else
+    {
+      gboolean cancelled = g_cancellable_is_cancelled (op->cancellable);
+
+      if (!vm_object_set_state (vm, cancelled ? "stopped" : "failed",
+                                cancelled ? "" : op->error->message, 0, &store_error))
+        g_warning ("VM %s: %s", vm->record->name, store_error->message);
+    }
+
+  job_complete (vm->job, op->error);
+  vm->job = NULL;
+  if (op->invocation != NULL)
+    {
+      if (op->error == NULL)
+        g_dbus_method_invocation_return_value (g_steal_pointer (&op->invocation), NULL);
+      else
+        banger_error_to_invocation (g_steal_pointer (&op->invocation), op->error);
+    }
+  start_op_free (op);
+  vm_object_end_op (vm);
+}
+
+static void
+on_rollback_tap_released (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  StartOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!release_tap_finish (result, &error))
+    g_warning ("VM %s: undoing the network step: %s", op->vm->record->name, error->message);
+  start_done (op);
+}
+
+static void
+rollback_network (StartOp *op)
+{
+  if (op->tap_created)
+    release_tap_async (op->vm, on_rollback_tap_released, op);
+  else
+    start_done (op);
+}
+
+static void
+on_rollback_vmm_down (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  StartOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!op->driver->shutdown_finish (result, &error))
+    g_warning ("VM %s: stopping the VMM: %s", op->vm->record->name, error->message);
+  g_clear_pointer (&op->instance, vmm_instance_free);
+  remove_runtime_dir (op->vm, op->driver);
+  rollback_network (op);
+}
+
+static void
+start_rollback (StartOp *op)
+{
+  job_set_step (op->vm->job, "rollback", _("Undoing what was done"), 1.0);
+  if (op->instance != NULL)
+    op->driver->shutdown_async (op->instance, 0, TRUE, on_rollback_vmm_down, op);
+  else
+    {
+      if (op->driver != NULL && op->runtime_dir != NULL)
+        remove_runtime_dir (op->vm, op->driver);
+      rollback_network (op);
+    }
+}
+
+static void
+on_booted (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  StartOp *op = user_data;
+  GError *error = NULL;
+
+  if (!op->driver->boot_finish (result, &error))
+    return start_fail (op, error);
+  start_done (op);
+}
+
+static void
+on_configured (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  StartOp *op = user_data;
+  GError *error = NULL;
+
+  if (!op->driver->configure_finish (result, &error) ||
+      g_cancellable_set_error_if_cancelled (op->cancellable, &error))
+    return start_fail (op, error);
+  start_step (op, "boot", _("Booting the guest"), 0.8);
+  op->driver->boot_async (op->instance, op->cancellable, on_booted, op);
+}
+
+static void
+on_launched (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  StartOp *op = user_data;
+  GError *error = NULL;
+  VmRuntimeRecord record = { 0 };
+
+  op->instance = op->driver->launch_finish (result, &error);
+  if (op->instance == NULL)
+    return start_fail (op, error);
+
+  /* Recorded before anything else happens, so a bangerd killed from here on
+   * finds (and ends) this exact process on its next start. */
+  record.driver = (char *) op->driver->name;
+  record.pid = vmm_process_get_pid (op->instance->process);
+  record.start_time = vmm_process_get_start_time (op->instance->process);
+  record.tap = op->vm->record->tap;
+  record.nat = op->vm->record->nat;
+  if (!vm_runtime_write (op->runtime_dir, &record, &error) ||
+      g_cancellable_set_error_if_cancelled (op->cancellable, &error))
+    return start_fail (op, error);
+
+  start_step (op, "configure", _("Configuring the VM"), 0.6);
+  op->driver->configure_async (op->instance, &op->spec, op->cancellable, on_configured, op);
+}
+
+static void
+start_launch (StartOp *op)
+{
+  GError *error = NULL;
+  int log_fd;
+
+  start_step (op, "launch", _("Starting the VMM"), 0.4);
+  /* A runtime dir left by a VMM that is gone holds only stale sockets. */
+  if (!fs_remove_tree (op->runtime_dir, &error) ||
+      !fs_ensure_private_dir (op->runtime_dir, &error))
+    return start_fail (op, error);
+  log_fd = rotate_and_open_log (op->state_dir, "console.log", &error);
+  if (log_fd < 0)
+    return start_fail (op, error);
+  close (log_fd);   /* the driver opens it for the process itself */
+  op->driver->launch_async (&op->spec, op->cancellable, on_launched, op);
+}
+
+static void
+on_nat_enabled (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  StartOp *op = user_data;
+  GError *error = NULL;
+  g_autoptr(GVariant) reply = helper_call_finish (result, &error);
+
+  if (reply == NULL)
+    return start_fail (op, error);
+  start_launch (op);
+}
+
+static void
+on_tap_created (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  StartOp *op = user_data;
+  GError *error = NULL;
+  g_autoptr(GVariant) reply = helper_call_finish (result, &error);
+
+  if (reply == NULL)
+    return start_fail (op, error);
+  op->tap_created = TRUE;
+  if (g_cancellable_set_error_if_cancelled (op->cancellable, &error))
+    return start_fail (op, error);
+
+  if (op->vm->record->nat)
+    helper_call_async ("EnableNat",
+                       g_variant_new ("(ss)", op->vm->record->tap, op->vm->record->ipv4),
+                       G_VARIANT_TYPE_UNIT, op->cancellable, on_nat_enabled, op);
+  else
+    start_launch (op);
+}
+
+static void
+on_bridge_ready (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  StartOp *op = user_data;
+  GError *error = NULL;
+  g_autoptr(GVariant) reply = helper_call_finish (result, &error);
+  const char *bridge, *address;
+  g_autofree char *expected = NULL;
+
+  if (reply == NULL)
+    return start_fail (op, error);
+
+  /* The VM's address was chosen from the user's subnet; it only works if
+   * the helper's bridge really is that subnet's gateway. */
+  g_variant_get (reply, "(&s&s)", &bridge, &address);
+  g_autofree char *gateway = ipv4_to_string (subnet_gateway (&op->defaults.subnet));
+  expected = g_strdup_printf ("%s/%u", gateway, op->vm->record->ipv4_prefix);
+  if (!g_str_equal (address, expected))
+    return start_fail (op, g_error_new (BANGER_ERROR, BANGER_ERROR_FAILED,
+                                        _("bridge %s has address %s, but VM addresses come from "
+                                          "a subnet whose gateway is %s; make [network] subnet "
+                                          "in %s match the helper's /etc/banger/helper.conf"),
+                                        bridge, address, expected,
+                                        op->vm->daemon->config_path));
+
+  helper_call_async ("CreateTap", g_variant_new ("(s)", op->vm->record->tap),
+                     G_VARIANT_TYPE_UNIT, op->cancellable, on_tap_created, op);
+}
+
+static void
+start_network (StartOp *op)
+{
+  start_step (op, "network", _("Setting up the network"), 0.2);
+  helper_call_async ("EnsureBridge", NULL, G_VARIANT_TYPE ("(ss)"), op->cancellable,
+                     on_bridge_ready, op);
+}
+
+static void
+on_vmm_checked (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  StartOp *op = user_data;
+  GError *error = NULL;
+
+  op->binary = op->driver->check_finish (result, &error);
+  if (op->binary == NULL)
+    return start_fail (op, error);
+  op->spec.binary = op->binary;
+  start_network (op);
+}
+
+static gboolean
+check_boot_file (const char  *what,
+                 const char  *path,
+                 const char  *vm_name,
+                 const char  *option,
+                 GError     **error)
+{
+  struct stat st;
+  int fd;
+
+  if (path[0] == '\0')
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                   _("VM “%s” has no %s; give it one (banger vm create --%s PATH) or set "
+                     "[vm-defaults] %s in the config file"), vm_name, what, option, option);
+      return FALSE;
+    }
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      int saved = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED, _("The %s %s cannot be used: %s"),
+                   what, path, fd >= 0 ? _("not a regular file") : g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+static void
+start_prepare (StartOp *op)
+{
+  VmObject *vm = op->vm;
+  VmRecord *r = vm->record;
+  GError *error = NULL;
+
+  start_step (op, "prepare", _("Checking the VM's files and VMM"), 0.0);
+  if (!boot_defaults_load (vm->daemon->config_path, &op->defaults, &error) ||
+      (op->driver = vmm_driver_lookup (r->vmm, &error)) == NULL ||
+      !check_boot_file (_("kernel"), r->kernel_path, r->name, "kernel", &error) ||
+      !check_boot_file (_("image"), r->image_path, r->name, "image", &error) ||
+      !check_boot_file (_("disk"), op->disk_path, r->name, "disk", &error))
+    return start_fail (op, error);
+  if (r->ipv4 == NULL || !g_str_has_prefix (r->tap != NULL ? r->tap : "", "bg-"))
+    return start_fail (op, g_error_new (BANGER_ERROR, BANGER_ERROR_FAILED,
+                                        _("VM “%s” has no network address; delete and "
+                                          "create it again"), r->name));
+
+  op->spec.vm_name = r->name;
+  op->spec.state_dir = op->state_dir;
+  op->spec.runtime_dir = op->runtime_dir;
+  op->spec.kernel_path = r->kernel_path;
+  op->spec.image_path = r->image_path;
+  op->spec.disk_path = op->disk_path;
+  op->spec.vcpus = (guint) r->settings.vcpus.value;
+  op->spec.memory_mib = r->settings.memory_mib.value;
+  op->spec.tap = r->tap;
+  op->spec.mac = r->mac;
+  op->spec.boot_args = BOOT_ARGS;
+  op->driver->check_async (op->defaults.firecracker, op->cancellable, on_vmm_checked, op);
+}
+
+void
+vm_lifecycle_start (VmObject              *vm,
+                    GDBusMethodInvocation *invocation)
+{
+  StartOp *op = g_new0 (StartOp, 1);
+  g_autoptr(GError) error = NULL;
+
+  op->vm = vm;
+  op->invocation = invocation;   /* consumed by the reply */
+  op->state_dir = vm_object_state_dir (vm);
+  op->runtime_dir = vm_object_runtime_dir (vm);
+  op->disk_path = disk_path_for (vm);
+
+  vm_object_begin_op (vm, VM_OP_START);
+  vm->job = job_new (vm->daemon->object_manager, "vm-start", vm_object_get_path (vm), invocation);
+  op->cancellable = g_object_ref (job_get_cancellable (vm->job));
+
+  /* Stored before any host change: a bangerd killed mid-start finds the
+   * VM as starting and cleans up after it. */
+  if (!vm_object_set_state (vm, "starting", "", 0, &error))
+    {
+      op->step = "prepare";
+      start_fail (op, g_steal_pointer (&error));
+      return;
+    }
+  start_prepare (op);
+}
+
+/* ---- stop --------------------------------------------------------------- */
+
+typedef struct {
+  VmObject              *vm;
+  GDBusMethodInvocation *invocation;
+  gboolean               then_start;
+  char                  *exit_reason;   /* set when the VMM went away by itself */
+  GError                *error;
+} StopOp;
+
+static void
+stop_op_free (StopOp *op)
+{
+  g_clear_object (&op->invocation);
+  g_free (op->exit_reason);
+  g_clear_error (&op->error);
+  g_free (op);
+}
+
+static void
+stop_done (StopOp *op)
+{
+  VmObject *vm = op->vm;
+  g_autoptr(GError) store_error = NULL;
+  const char *state = "stopped";
+  g_autofree char *last_error = NULL;
+
+  if (op->error != NULL)
+    {
+      state = "failed";
+      last_error = g_strdup (op->error->message);
+    }
+  else if (op->exit_reason != NULL)
+    {
+      state = "failed";
+      last_error = g_steal_pointer (&op->exit_reason);
+    }
+  if (!vm_object_set_state (vm, state, last_error, 0, &store_error))
+    g_warning ("VM %s: %s", vm->record->name, store_error->message);
+  g_info ("VM %s is %s", vm->record->name, state);
+
+  vm_object_end_op (vm);
+  if (op->then_start && op->error == NULL && vm->op == VM_OP_NONE)
+    {
+      vm_lifecycle_start (vm, g_steal_pointer (&op->invocation));
+      stop_op_free (op);
+      return;
+    }
+  if (op->invocation != NULL)
+    {
+      if (op->error == NULL)
+        g_dbus_method_invocation_return_value (g_steal_pointer (&op->invocation), NULL);
+      else
+        banger_error_to_invocation (g_steal_pointer (&op->invocation), op->error);
+    }
+  stop_op_free (op);
+}
+
+static void
+on_stop_tap_released (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  StopOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!release_tap_finish (result, &error))
+    g_set_error (&op->error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                 _("VM “%s” is down, but its tap %s could not be removed: %s"),
+                 op->vm->record->name, op->vm->record->tap, error->message);
+  stop_done (op);
+}
+
+static void
+stop_release (StopOp *op)
+{
+  const VmmDriver *driver = op->vm->instance != NULL ? op->vm->instance->driver
+                                                     : vmm_driver_lookup (op->vm->record->vmm, NULL);
+
+  g_clear_pointer (&op->vm->instance, vmm_instance_free);
+  remove_runtime_dir (op->vm, driver);
+  if (op->vm->record->tap != NULL)
+    release_tap_async (op->vm, on_stop_tap_released, op);
+  else
+    stop_done (op);
+}
+
+static void
+on_vmm_shut_down (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  StopOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!op->vm->instance->driver->shutdown_finish (result, &error))
+    g_message ("VM %s: %s", op->vm->record->name, error->message);
+  stop_release (op);
+}
+
+void
+vm_lifecycle_stop (VmObject              *vm,
+                   guint                  timeout_ms,
+                   gboolean               force,
+                   gboolean               then_start,
+                   GDBusMethodInvocation *invocation)
+{
+  StopOp *op = g_new0 (StopOp, 1);
+  g_autoptr(GError) error = NULL;
+
+  op->vm = vm;
+  op->invocation = invocation;   /* consumed by the reply */
+  op->then_start = then_start;
+
+  if (g_str_equal (vm->record->state, "stopped") && vm->instance == NULL)
+    {
+      vm_object_begin_op (vm, VM_OP_STOP);
+      stop_done (op);
+      return;
+    }
+
+  vm_object_begin_op (vm, VM_OP_STOP);
+  if (!vm_object_set_state (vm, "stopping", "", vm->record->started_at_us, &error))
+    g_warning ("VM %s: %s", vm->record->name, error->message);
+  if (vm->instance != NULL)
+    vm->instance->driver->shutdown_async (vm->instance, timeout_ms, force, on_vmm_shut_down, op);
+  else
+    stop_release (op);   /* a failed VM: release what it may still hold */
+}
+
+/* ---- an exit nobody asked for ------------------------------------------ */
+
+static void
+on_vmm_exited (VmmProcess *process,
+               int         wait_status,
+               gpointer    user_data)
+{
+  VmObject *vm = user_data;
+  StopOp *op;
+  g_autofree char *how = vmm_process_describe_exit (wait_status);
+
+  /* A stop under way handles the exit itself. */
+  if (vm->op != VM_OP_NONE)
+    return;
+
+  g_message ("VM %s: its VMM %s", vm->record->name, how);
+  op = g_new0 (StopOp, 1);
+  op->vm = vm;
+  /* Exit status 0 is the guest powering off or rebooting (reboot=k). */
+  if (wait_status != 0)
+    op->exit_reason = g_strdup_printf (_("The VMM %s while the VM was running; see "
+                                         "“banger vm logs %s”"), how, vm->record->name);
+  vm_object_begin_op (vm, VM_OP_STOP);
+  stop_release (op);
+}
+
+void
+vm_lifecycle_watch (VmObject *vm)
+{
+  vmm_process_set_exit_func (vm->instance->process, on_vmm_exited, vm);
+}
+
+/* ---- NAT on a running VM ------------------------------------------------- */
+
+typedef struct {
+  VmObject              *vm;
+  GDBusMethodInvocation *invocation;
+  gboolean               nat;
+} NatOp;
+
+static void
+on_nat_changed (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autofree NatOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = helper_call_finish (result, &error);
+
+  if (reply != NULL)
+    store_update_vm_nat (op->vm->daemon->store, op->vm->record->name, op->nat, &error);
+  if (error == NULL)
+    {
+      op->vm->record->nat = op->nat;
+      vm_object_sync (op->vm);
+    }
+  vm_object_end_op (op->vm);
+  if (error != NULL)
+    banger_error_to_invocation (op->invocation, error);
+  else
+    g_dbus_method_invocation_return_value (op->invocation, NULL);
+}
+
+void
+vm_lifecycle_set_nat (VmObject              *vm,
+                      gboolean               nat,
+                      GDBusMethodInvocation *invocation)
+{
+  NatOp *op = g_new0 (NatOp, 1);
+
+  op->vm = vm;
+  op->invocation = invocation;
+  op->nat = nat;
+  vm_object_begin_op (vm, VM_OP_SET);
+  if (nat)
+    helper_call_async ("EnableNat", g_variant_new ("(ss)", vm->record->tap, vm->record->ipv4),
+                       G_VARIANT_TYPE_UNIT, NULL, on_nat_changed, op);
+  else
+    helper_call_async ("DisableNat", g_variant_new ("(s)", vm->record->tap),
+                       G_VARIANT_TYPE_UNIT, NULL, on_nat_changed, op);
+}
+
+/* ---- after a bangerd restart --------------------------------------------- */
+
+static void
+on_adopted (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  VmObject *vm = user_data;
+  g_autoptr(GError) error = NULL;
+  const VmmDriver *driver = vmm_driver_lookup (vm->record->vmm, NULL);
+  VmmInstance *instance = driver->adopt_finish (result, &error);
+  StopOp *op;
+
+  vm_object_end_op (vm);
+  if (instance != NULL)
+    {
+      g_info ("VM %s: re-adopted its running VMM (pid %d)", vm->record->name,
+              vmm_process_get_pid (instance->process));
+      vm->instance = instance;
+      vm_lifecycle_watch (vm);
+      return;
+    }
+
+  g_message ("VM %s: cannot re-adopt its VMM: %s", vm->record->name, error->message);
+  op = g_new0 (StopOp, 1);
+  op->vm = vm;
+  op->exit_reason = g_strdup_printf (_("The VMM was gone or did not answer when bangerd "
+                                       "started again (%s)"), error->message);
+  vm_object_set_state (vm, "failed", op->exit_reason, 0, NULL);
+  vm_object_begin_op (vm, VM_OP_STOP);
+  stop_release (op);
+}
+
+void
+vm_lifecycle_reconcile (VmObject *vm)
+{
+  g_autofree char *runtime_dir = vm_object_runtime_dir (vm);
+  g_autoptr(VmRuntimeRecord) record = NULL;
+  g_autoptr(VmmProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  const VmmDriver *driver = vmm_driver_lookup (vm->record->vmm, NULL);
+  const char *state = vm->record->state;
+  StopOp *op;
+
+  if (g_str_equal (state, "stopped") || g_str_equal (state, "failed"))
+    return;
+
+  record = vm_runtime_read (runtime_dir, &error);
+  if (record != NULL)
+    process = vmm_process_adopt (record->pid, record->start_time, &error);
+
+  if (process != NULL && driver != NULL && g_str_equal (state, "running"))
+    {
+      vm_object_begin_op (vm, VM_OP_RECONCILE);
+      driver->adopt_async (g_steal_pointer (&process), runtime_dir, on_adopted, vm);
+      return;
+    }
+
+  /* Starting or stopping when bangerd died: nobody can finish that, so
+   * end the VMM (it is ours: pid and start time matched) and clean up. */
+  op = g_new0 (StopOp, 1);
+  op->vm = vm;
+  op->exit_reason = g_str_equal (state, "running")
+                    ? g_strdup_printf (_("The VMM was gone when bangerd started again (%s)"),
+                                       error->message)
+                    : g_strdup_printf (_("bangerd stopped while the VM was %s"), state);
+  /* What the VM is, from the first call on; the release below only
+   * tidies up (and says so if it cannot). */
+  vm_object_set_state (vm, "failed", op->exit_reason, 0, NULL);
+  if (process != NULL)
+    {
+      vmm_process_signal (process, SIGKILL, NULL);
+      if (driver != NULL)
+        vm->instance = vmm_instance_new (driver, g_steal_pointer (&process), runtime_dir, NULL);
+    }
+  vm_object_begin_op (vm, VM_OP_STOP);
+  if (vm->instance != NULL)
+    vm->instance->driver->shutdown_async (vm->instance, 0, TRUE, on_vmm_shut_down, op);
+  else
+    stop_release (op);
+}

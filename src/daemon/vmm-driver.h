@@ -1,0 +1,96 @@
+/* vmm-driver.h: the one interface every VMM driver implements. Code above
+ * it (lifecycle, reconcile, D-Bus) never asks which driver it talks to. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "vm-runtime.h"
+#include "vmm-process.h"
+
+G_BEGIN_DECLS
+
+/* Everything a driver needs to boot one VM; all paths absolute. */
+typedef struct {
+  const char *vm_name;
+  const char *binary;        /* as configured: a name looked up in PATH, or a path */
+  const char *state_dir;     /* the VM's disk and logs */
+  const char *runtime_dir;   /* the VM's sockets, private, short */
+  const char *kernel_path;
+  const char *initrd_path;   /* NULL: none */
+  const char *image_path;
+  const char *disk_path;
+  guint       vcpus;
+  guint64     memory_mib;
+  const char *tap;
+  const char *mac;
+  const char *boot_args;
+} VmmBootSpec;
+
+typedef struct _VmmDriver VmmDriver;
+
+/* A running (or launching) VMM. */
+typedef struct {
+  const VmmDriver *driver;
+  VmmProcess      *process;
+  char            *runtime_dir;
+  gpointer         priv;          /* the driver's own state */
+} VmmInstance;
+
+struct _VmmDriver {
+  const char *name;
+
+  /* Finds the binary and checks it is a version banger supports. */
+  void          (*check_async)      (const char *binary, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+  char         *(*check_finish)     (GAsyncResult *result, GError **error); /* resolved path */
+
+  /* Starts the process (argv only) and waits until it answers. */
+  void          (*launch_async)     (const VmmBootSpec *spec, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+  VmmInstance  *(*launch_finish)    (GAsyncResult *result, GError **error);
+
+  /* Machine, kernel, drives, network, agent channel. */
+  void          (*configure_async)  (VmmInstance *instance, const VmmBootSpec *spec,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+  gboolean      (*configure_finish) (GAsyncResult *result, GError **error);
+
+  /* Starts the guest and checks the VMM says it runs. */
+  void          (*boot_async)       (VmmInstance *instance, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+  gboolean      (*boot_finish)      (GAsyncResult *result, GError **error);
+
+  /* Asks the guest to power off and waits up to @timeout_ms for the VMM
+   * to exit (0 or @force: not at all), then kills it. Never fails to end
+   * the process; the error only reports what went wrong on the way. */
+  void          (*shutdown_async)   (VmmInstance *instance, guint timeout_ms, gboolean force,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+  gboolean      (*shutdown_finish)  (GAsyncResult *result, GError **error);
+
+  /* After a bangerd restart: does the recorded process still answer as a
+   * running VM? @process is taken over. */
+  void          (*adopt_async)      (VmmProcess *process, const char *runtime_dir,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+  VmmInstance  *(*adopt_finish)     (GAsyncResult *result, GError **error);
+
+  /* Removes what the VMM leaves behind in @runtime_dir (it never removes
+   * its own sockets). Only called once the process is gone. */
+  void          (*cleanup)          (const char *runtime_dir);
+
+  void          (*free_priv)        (gpointer priv);
+};
+
+const VmmDriver *vmm_driver_lookup   (const char  *name,
+                                      GError     **error);
+
+VmmInstance     *vmm_instance_new    (const VmmDriver *driver,
+                                      VmmProcess      *process,
+                                      const char      *runtime_dir,
+                                      gpointer         priv);
+void             vmm_instance_free   (VmmInstance     *instance);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmmInstance, vmm_instance_free)
+
+/* The firecracker driver (vmm-firecracker.c). */
+extern const VmmDriver vmm_driver_firecracker;
+
+G_END_DECLS
