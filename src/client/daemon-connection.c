@@ -262,6 +262,12 @@ lookup_source (GVariant   *sources,
   return value;
 }
 
+static char *
+dup_or_empty (const char *value)
+{
+  return g_strdup (value != NULL ? value : "");
+}
+
 BangerVmInfo *
 banger_vm_info_from_proxy (BangerVM1 *vm)
 {
@@ -277,6 +283,17 @@ banger_vm_info_from_proxy (BangerVM1 *vm)
   info->vcpus_source = lookup_source (sources, "VCPUs");
   info->memory_source = lookup_source (sources, "MemoryMiB");
   info->disk_source = lookup_source (sources, "DiskBytes");
+  /* An older daemon lacks these properties; say "" rather than NULL. */
+  info->vmm = dup_or_empty (banger_vm1_get_vmm (vm));
+  info->ipv4 = dup_or_empty (banger_vm1_get_ipv4 (vm));
+  info->mac = dup_or_empty (banger_vm1_get_mac (vm));
+  info->tap = dup_or_empty (banger_vm1_get_tap (vm));
+  info->nat = banger_vm1_get_nat (vm);
+  info->image = dup_or_empty (banger_vm1_get_image (vm));
+  info->kernel = dup_or_empty (banger_vm1_get_kernel (vm));
+  info->disk_strategy = dup_or_empty (banger_vm1_get_disk_strategy (vm));
+  info->started_at_usec = banger_vm1_get_started_at (vm);
+  info->last_error = dup_or_empty (banger_vm1_get_last_error (vm));
   return info;
 }
 

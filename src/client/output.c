@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
@@ -21,6 +22,14 @@ banger_vm_info_free (BangerVmInfo *info)
   g_free (info->vcpus_source);
   g_free (info->memory_source);
   g_free (info->disk_source);
+  g_free (info->vmm);
+  g_free (info->ipv4);
+  g_free (info->mac);
+  g_free (info->tap);
+  g_free (info->image);
+  g_free (info->kernel);
+  g_free (info->disk_strategy);
+  g_free (info->last_error);
   g_free (info);
 }
 
@@ -70,6 +79,68 @@ banger_source_describe (const char *source)
   if (g_str_equal (source, "builtin"))
     return _("builtin");
   return source;
+}
+
+char *
+banger_ipv4_address (const char *ipv4_with_prefix)
+{
+  const char *slash;
+
+  if (ipv4_with_prefix == NULL)
+    return g_strdup ("");
+  slash = strchr (ipv4_with_prefix, '/');
+  if (slash == NULL)
+    return g_strdup (ipv4_with_prefix);
+  return g_strndup (ipv4_with_prefix, (gsize) (slash - ipv4_with_prefix));
+}
+
+char *
+banger_vm_info_describe (const BangerVmInfo *vm)
+{
+  g_autofree char *memory = banger_size_format (vm->memory_mib * 1024 * 1024);
+  g_autofree char *disk = banger_size_format (vm->disk_bytes);
+  g_autofree char *vcpus = g_strdup_printf (ngettext ("%u vCPU", "%u vCPUs", vm->vcpus), vm->vcpus);
+
+  if (vm->nat)
+    /* Translators: e.g. "2 vCPUs, 1 GiB memory, 8 GiB disk, NAT". */
+    return g_strdup_printf (_("%s, %s memory, %s disk, NAT"), vcpus, memory, disk);
+  /* Translators: e.g. "2 vCPUs, 1 GiB memory, 8 GiB disk". */
+  return g_strdup_printf (_("%s, %s memory, %s disk"), vcpus, memory, disk);
+}
+
+#define PROGRESS_BAR_CELLS 10
+
+char *
+banger_format_progress (const char *label,
+                        double      progress,
+                        const char *description,
+                        guint       max_chars)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+  guint filled, percent;
+
+  /* NaN fails both comparisons; treat it as no progress. */
+  if (!(progress >= 0.0))
+    progress = 0.0;
+  if (progress > 1.0)
+    progress = 1.0;
+  percent = (guint) (progress * 100.0 + 0.5);
+  /* Round down so the bar is full only when the job is. */
+  filled = (guint) (progress * PROGRESS_BAR_CELLS);
+
+  g_string_append_printf (line, "%s: [", label);
+  for (guint i = 0; i < PROGRESS_BAR_CELLS; i++)
+    g_string_append_c (line, i < filled ? '#' : '.');
+  g_string_append_printf (line, "] %3u%%", percent);
+  if (description != NULL && *description != '\0')
+    g_string_append_printf (line, " %s", description);
+
+  if (max_chars > 0 && (gsize) g_utf8_strlen (line->str, -1) > max_chars)
+    {
+      const char *end = g_utf8_offset_to_pointer (line->str, max_chars);
+      g_string_truncate (line, (gsize) (end - line->str));
+    }
+  return g_string_free (g_steal_pointer (&line), FALSE);
 }
 
 struct _BangerTable {
@@ -157,23 +228,15 @@ banger_table_free (BangerTable *table)
   g_free (table);
 }
 
-char *
-banger_render_fields (const char *first_label,
-                      ...)
+/* @pairs holds label, value, label, value…; a NULL value prints empty. */
+static char *
+render_field_pairs (GPtrArray *pairs)
 {
-  g_autoptr(GPtrArray) pairs = g_ptr_array_new ();
   g_autoptr(GString) out = g_string_new (NULL);
   glong width = 0;
-  va_list args;
 
-  va_start (args, first_label);
-  for (const char *label = first_label; label != NULL; label = va_arg (args, const char *))
-    {
-      g_ptr_array_add (pairs, (gpointer) label);
-      g_ptr_array_add (pairs, va_arg (args, char *));
-      width = MAX (width, g_utf8_strlen (label, -1) + 1);
-    }
-  va_end (args);
+  for (guint i = 0; i + 1 < pairs->len; i += 2)
+    width = MAX (width, g_utf8_strlen (pairs->pdata[i], -1) + 1);
 
   for (guint i = 0; i + 1 < pairs->len; i += 2)
     {
@@ -189,6 +252,23 @@ banger_render_fields (const char *first_label,
 }
 
 char *
+banger_render_fields (const char *first_label,
+                      ...)
+{
+  g_autoptr(GPtrArray) pairs = g_ptr_array_new ();
+  va_list args;
+
+  va_start (args, first_label);
+  for (const char *label = first_label; label != NULL; label = va_arg (args, const char *))
+    {
+      g_ptr_array_add (pairs, (gpointer) label);
+      g_ptr_array_add (pairs, va_arg (args, char *));
+    }
+  va_end (args);
+  return render_field_pairs (pairs);
+}
+
+char *
 banger_vm_info_render_list (GPtrArray *vms)
 {
   g_autoptr(BangerTable) table = NULL;
@@ -197,7 +277,7 @@ banger_vm_info_render_list (GPtrArray *vms)
     return g_strdup_printf ("%s\n", _("No VMs. Create one with 'banger vm create NAME'."));
 
   /* Translators: column headers of 'banger vm list'. */
-  table = banger_table_new (6, _("NAME"), _("STATE"), _("VCPUS"), _("MEMORY"),
+  table = banger_table_new (7, _("NAME"), _("STATE"), _("IP"), _("VCPUS"), _("MEMORY"),
                             _("DISK"), _("CREATED"));
   for (guint i = 0; i < vms->len; i++)
     {
@@ -206,15 +286,24 @@ banger_vm_info_render_list (GPtrArray *vms)
       g_autofree char *memory = banger_size_format (vm->memory_mib * 1024 * 1024);
       g_autofree char *disk = banger_size_format (vm->disk_bytes);
       g_autofree char *created = banger_format_time_local (vm->created_at_usec, FALSE);
+      g_autofree char *address = banger_ipv4_address (vm->ipv4);
 
-      banger_table_add_row (table, vm->name, vm->state, vcpus, memory, disk, created);
+      banger_table_add_row (table, vm->name, vm->state, *address ? address : "-",
+                            vcpus, memory, disk, created);
     }
   return banger_table_render (table);
+}
+
+static const char *
+or_dash (const char *value)
+{
+  return value != NULL && *value != '\0' ? value : "-";
 }
 
 char *
 banger_vm_info_render_show (const BangerVmInfo *vm)
 {
+  g_autoptr(GPtrArray) pairs = g_ptr_array_new ();
   g_autofree char *memory = banger_size_format (vm->memory_mib * 1024 * 1024);
   g_autofree char *disk = banger_size_format (vm->disk_bytes);
   g_autofree char *vcpus_line = g_strdup_printf ("%u (%s)", vm->vcpus,
@@ -224,15 +313,45 @@ banger_vm_info_render_show (const BangerVmInfo *vm)
   g_autofree char *disk_line = g_strdup_printf ("%s (%s)", disk,
                                                 banger_source_describe (vm->disk_source));
   g_autofree char *created = banger_format_time_local (vm->created_at_usec, TRUE);
+  g_autofree char *started = NULL;
+  g_autofree char *error_line = NULL;
+
+#define FIELD(label, value) G_STMT_START { \
+    g_ptr_array_add (pairs, (gpointer) (label)); \
+    g_ptr_array_add (pairs, (gpointer) (value)); \
+  } G_STMT_END
 
   /* Translators: labels of 'banger vm show'; they are aligned for you. */
-  return banger_render_fields (_("name"), vm->name,
-                               _("state"), vm->state,
-                               _("vcpus"), vcpus_line,
-                               _("memory"), memory_line,
-                               _("disk"), disk_line,
-                               _("created"), created,
-                               NULL);
+  FIELD (_("name"), vm->name);
+  FIELD (_("state"), vm->state);
+  /* Right under the state, so a failed VM says why before anything else. */
+  if (g_strcmp0 (vm->state, "failed") == 0)
+    {
+      error_line = g_strdup (vm->last_error != NULL && *vm->last_error != '\0'
+                             ? vm->last_error : _("unknown (the daemon did not say)"));
+      FIELD (_("error"), error_line);
+    }
+  FIELD (_("vcpus"), vcpus_line);
+  FIELD (_("memory"), memory_line);
+  FIELD (_("disk"), disk_line);
+  FIELD (_("ipv4"), or_dash (vm->ipv4));
+  FIELD (_("mac"), or_dash (vm->mac));
+  FIELD (_("nat"), vm->nat ? _("on") : _("off"));
+  if (vm->tap != NULL && *vm->tap != '\0')
+    FIELD (_("tap"), vm->tap);
+  FIELD (_("vmm"), or_dash (vm->vmm));
+  FIELD (_("kernel"), vm->kernel != NULL && *vm->kernel != '\0' ? vm->kernel : _("(not set)"));
+  FIELD (_("image"), vm->image != NULL && *vm->image != '\0' ? vm->image : _("(not set)"));
+  FIELD (_("disk strategy"), or_dash (vm->disk_strategy));
+  FIELD (_("created"), created);
+  if (vm->started_at_usec != 0)
+    {
+      started = banger_format_time_local (vm->started_at_usec, TRUE);
+      FIELD (_("started"), started);
+    }
+#undef FIELD
+
+  return render_field_pairs (pairs);
 }
 
 /* Adds @member as a string, or as null when @value is NULL. */
@@ -248,6 +367,15 @@ banger_json_add_string_or_null (JsonBuilder *b,
     json_builder_add_null_value (b);
 }
 
+/* The daemon's "" means "none", which JSON says as null. */
+static void
+json_add_nonempty_or_null (JsonBuilder *b,
+                           const char  *member,
+                           const char  *value)
+{
+  banger_json_add_string_or_null (b, member, value != NULL && *value != '\0' ? value : NULL);
+}
+
 /* The field names are the documented, stable JSON schema (docs/cli.md):
  * add fields, never rename or remove them. */
 JsonNode *
@@ -255,6 +383,7 @@ banger_vm_info_to_json (const BangerVmInfo *vm)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *created = banger_format_time_iso (vm->created_at_usec);
+  g_autofree char *started = NULL;
 
   json_builder_begin_object (b);
   banger_json_add_string_or_null (b, "name", vm->name);
@@ -267,6 +396,19 @@ banger_vm_info_to_json (const BangerVmInfo *vm)
   json_builder_add_int_value (b, (gint64) vm->disk_bytes);
   json_builder_set_member_name (b, "created_at");
   json_builder_add_string_value (b, created);
+  json_add_nonempty_or_null (b, "vmm", vm->vmm);
+  json_add_nonempty_or_null (b, "ipv4", vm->ipv4);
+  json_add_nonempty_or_null (b, "mac", vm->mac);
+  json_add_nonempty_or_null (b, "tap", vm->tap);
+  json_builder_set_member_name (b, "nat");
+  json_builder_add_boolean_value (b, vm->nat);
+  json_add_nonempty_or_null (b, "image", vm->image);
+  json_add_nonempty_or_null (b, "kernel", vm->kernel);
+  json_add_nonempty_or_null (b, "disk_strategy", vm->disk_strategy);
+  if (vm->started_at_usec != 0)
+    started = banger_format_time_iso (vm->started_at_usec);
+  banger_json_add_string_or_null (b, "started_at", started);
+  json_add_nonempty_or_null (b, "last_error", vm->last_error);
   json_builder_set_member_name (b, "settings_source");
   json_builder_begin_object (b);
   banger_json_add_string_or_null (b, "vcpus", vm->vcpus_source);

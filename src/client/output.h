@@ -21,6 +21,18 @@ typedef struct {
   char    *vcpus_source;
   char    *memory_source;
   char    *disk_source;
+  /* The VM1 properties below are "" when empty (or when an older daemon
+   * does not have them); JSON turns "" into null. */
+  char    *vmm;
+  char    *ipv4;              /* with prefix length: "172.30.0.2/24" */
+  char    *mac;
+  char    *tap;               /* only while the VM runs */
+  gboolean nat;
+  char    *image;
+  char    *kernel;
+  char    *disk_strategy;
+  guint64  started_at_usec;   /* 0 when not running */
+  char    *last_error;        /* only when state is failed */
 } BangerVmInfo;
 
 void          banger_vm_info_free        (BangerVmInfo *info);
@@ -36,6 +48,21 @@ char         *banger_format_time_local   (guint64       usec,
                                           gboolean      with_seconds);
 /* "auto: from host resources" and so on; the raw value when unknown. */
 const char   *banger_source_describe     (const char   *source);
+
+/* "172.30.0.2/24" -> "172.30.0.2"; NULL or "" -> "". */
+char         *banger_ipv4_address        (const char   *ipv4_with_prefix);
+
+/* "2 vCPUs, 1 GiB memory, 8 GiB disk", plus ", NAT" when NAT is on. */
+char         *banger_vm_info_describe    (const BangerVmInfo *info);
+
+/* One progress line, e.g. "Starting web: [######....] 60% Configuring the
+ * VM"; @label is "Starting web". @progress is clamped to 0..1. With
+ * @max_chars > 0 the line is cut to that many characters, so that it
+ * never wraps on a terminal that narrow. */
+char         *banger_format_progress     (const char   *label,
+                                          double        progress,
+                                          const char   *description,
+                                          guint         max_chars);
 
 /* A table whose columns are as wide as their widest cell. */
 typedef struct _BangerTable BangerTable;

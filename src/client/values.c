@@ -1,4 +1,4 @@
-/* values.c: local checks of --vcpus, --memory and --disk. Only the form is
+/* values.c: local checks of --vcpus, --memory, --disk, --nat and --timeout. Only the form is
  * checked here; ranges are the daemon's to enforce (it re-validates all). */
 #define G_LOG_DOMAIN "banger-client-values"
 
@@ -86,5 +86,42 @@ banger_parse_disk_bytes (const char  *text,
       return FALSE;
     }
   *out_bytes = bytes;
+  return TRUE;
+}
+
+gboolean
+banger_parse_on_off (const char  *option_name,
+                     const char  *text,
+                     gboolean    *out_value,
+                     GError     **error)
+{
+  if (g_ascii_strcasecmp (text, "on") == 0)
+    *out_value = TRUE;
+  else if (g_ascii_strcasecmp (text, "off") == 0)
+    *out_value = FALSE;
+  else
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
+                   _("%s wants on or off; “%s” is neither"), option_name, text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+banger_parse_timeout (const char  *text,
+                      guint       *out_seconds,
+                      GError     **error)
+{
+  guint64 value = 0;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &value, NULL))
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
+                   _("--timeout wants whole seconds, like 30; “%s” is not that"),
+                   text);
+      return FALSE;
+    }
+  *out_seconds = (guint) value;
   return TRUE;
 }

@@ -15,5 +15,14 @@ gboolean  banger_parse_memory_mib  (const char  *text,
 gboolean  banger_parse_disk_bytes  (const char  *text,
                                     guint64     *out_bytes,
                                     GError     **error);
+/* "on" or "off" (any case) for the option @option_name, e.g. "--nat". */
+gboolean  banger_parse_on_off      (const char  *option_name,
+                                    const char  *text,
+                                    gboolean    *out_value,
+                                    GError     **error);
+/* --timeout of 'vm stop': whole seconds, 0 or more. */
+gboolean  banger_parse_timeout     (const char  *text,
+                                    guint       *out_seconds,
+                                    GError     **error);
 
 G_END_DECLS

@@ -28,7 +28,7 @@ tap_check "vm list --json on no VMs" banger vm list --json
 tap_is "$(json 'len(d)' <<<"$TAP_OUT")" "0" "an empty JSON array"
 
 tap_check "vm create with defaults" banger vm create web
-tap_is "$TAP_OUT" "Created VM “web” (2 vCPUs, 1 GiB memory, 8 GiB disk)." "create says what it made"
+tap_is "$TAP_OUT" "Created VM “web” at 172.30.0.2 (2 vCPUs, 1 GiB memory, 8 GiB disk)." "create says what it made"
 tap_check "vm create with options and --json" \
     banger vm create db-1 --vcpus 4 --memory 2G --disk 20G --json
 tap_is "$(json '[d["name"], d["state"], d["vcpus"], d["memory_mib"], d["disk_bytes"]]' <<<"$TAP_OUT")" \
@@ -37,9 +37,9 @@ tap_is "$(json 'd["settings_source"]' <<<"$TAP_OUT")" \
     "{'vcpus': 'user', 'memory_mib': 'user', 'disk_bytes': 'user'}" "create --json has the sources"
 
 tap_check "vm list" banger vm list
-[[ $(sed -n 1p <<<"$TAP_OUT") == NAME*STATE*VCPUS*MEMORY*DISK* &&
-    $(sed -n 2p <<<"$TAP_OUT") == db-1*stopped*4*"2 GiB"*"20 GiB"* &&
-    $(sed -n 3p <<<"$TAP_OUT") == web*stopped*2*"1 GiB"*"8 GiB"* ]] &&
+[[ $(sed -n 1p <<<"$TAP_OUT") == NAME*STATE*IP*VCPUS*MEMORY*DISK* &&
+    $(sed -n 2p <<<"$TAP_OUT") == db-1*stopped*172.30.0.3*4*"2 GiB"*"20 GiB"* &&
+    $(sed -n 3p <<<"$TAP_OUT") == web*stopped*172.30.0.2*2*"1 GiB"*"8 GiB"* ]] &&
     tap_ok "vm list is a table sorted by name" || tap_fail "vm list is a table sorted by name" "$TAP_OUT"
 tap_check "vm list --json" banger vm list --json
 tap_is "$(json '[v["name"] for v in d]' <<<"$TAP_OUT")" "['db-1', 'web']" "list --json sorted by name"
@@ -47,13 +47,18 @@ json '[v["created_at"] for v in d]' <<<"$TAP_OUT" |
     grep -qE "^\['[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z', '" &&
     tap_ok "created_at is ISO 8601 UTC" || tap_fail "created_at is ISO 8601 UTC" "$TAP_OUT"
 
+tap_is "$(json '[[v["ipv4"], v["nat"], v["started_at"], v["last_error"], v["vmm"]] for v in d]' <<<"$TAP_OUT")" \
+    "[['172.30.0.3/24', False, None, None, 'firecracker'], ['172.30.0.2/24', False, None, None, 'firecracker']]" \
+    "list --json has the network, VMM and run-time fields"
 tap_check "vm show" banger vm show web
 [[ $TAP_OUT == *"vcpus:"*"2 (auto"* && $TAP_OUT == *"disk:"*"8 GiB (builtin)"* ]] &&
     tap_ok "vm show explains where values came from" || tap_fail "vm show explains where values came from" "$TAP_OUT"
 tap_check "vm set" banger vm set web --vcpus 1 --memory 512M
+tap_check "vm set --nat" banger vm set web --nat on
+tap_is "$TAP_OUT" "Changed VM “web” (1 vCPU, 512 MiB memory, 8 GiB disk, NAT)." "set --nat says NAT"
 tap_check "vm show --json after set" banger vm show web --json
-tap_is "$(json '[d["vcpus"], d["memory_mib"], d["settings_source"]["memory_mib"]]' <<<"$TAP_OUT")" \
-    "[1, 512, 'user']" "set took effect and is marked user"
+tap_is "$(json '[d["vcpus"], d["memory_mib"], d["settings_source"]["memory_mib"], d["nat"]]' <<<"$TAP_OUT")" \
+    "[1, 512, 'user', True]" "set took effect and is marked user"
 tap_is "$(busctl --user get-property "$NAME" /dev/banger/Daemon1/vm/web dev.banger.VM1 VCPUs)" \
     "u 1" "busctl sees what the CLI did"
 
@@ -78,16 +83,21 @@ expect_error 1 "out of range" "vCPUs out of range" banger vm create x --vcpus 99
 expect_error 2 "banger vm --help" "an unknown verb" banger vm frob
 expect_error 2 "" "an unknown option" banger vm list --frob
 expect_error 2 "" "a missing VM name" banger vm create
+expect_error 1 "on or off" "set --nat wants on or off" banger vm set web --nat maybe
+expect_error 1 "--timeout" "stop --timeout wants seconds" banger vm stop web --timeout soon
+expect_error 1 "no console log yet" "logs of a VM that never ran" banger vm logs web
 running && tap_ok "bangerd survived all of that" || tap_fail "bangerd survived all of that"
 
-for cmd in "" "vm" "vm create" "vm list" "vm show" "vm delete" "vm set" "daemon" \
-    "daemon status" "daemon stop"; do
+for cmd in "" "vm" "vm create" "vm list" "vm show" "vm start" "vm stop" "vm restart" \
+    "vm logs" "vm delete" "vm set" "daemon" "daemon status" "daemon stop"; do
     # shellcheck disable=SC2086
     tap_check "banger $cmd --help" banger $cmd --help
     [[ $TAP_OUT == Usage:* ]] || tap_fail "banger $cmd --help starts with Usage:" "$TAP_OUT"
 done
 
-tap_check "vm delete" banger vm delete web
+tap_check "vm stop of a stopped VM" banger vm stop web
+tap_is "$TAP_OUT" "Stopped VM “web”." "stop says so"
+tap_check "vm delete" banger vm delete web --force
 tap_is "$TAP_OUT" "Deleted VM “web”." "delete says so"
 tap_check "daemon status --json while running" banger daemon status --json
 tap_is "$(json '[d["running"], d["vm_count"], d["version"]]' <<<"$TAP_OUT")" \
