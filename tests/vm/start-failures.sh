@@ -1,0 +1,81 @@
+#!/bin/bash
+# tests/vm/start-failures.sh: a start that fails at any step (prepare,
+# network, launch, each configure call, boot; refused, crashed or hung)
+# leaves the VM failed with a LastError naming the step, and nothing else:
+# no VMM, tap, NAT rule, socket or runtime file. A stop during a start
+# cancels it. The VM starts fine afterwards.
+set -euo pipefail
+source "$(dirname -- "$0")/vm-fixture.sh"
+
+# start_fails_at STEP LABEL: a start fails at STEP and leaves nothing.
+start_fails_at() {
+    local step=$1 label=$2
+    tap_expect_fail_with "step “$step”" "$label: the start fails" banger vm start web
+    tap_is "$(vm_state web)" failed "$label: web is failed"
+    [[ $(vm_prop web LastError) == *"step “$step”"* ]] &&
+        tap_ok "$label: LastError names the step" ||
+        tap_fail "$label: LastError names the step" "$(vm_prop web LastError)"
+    vm_expect_clean "$label"
+}
+
+tap_check "create web" busctl --user call dev.banger.Daemon1 /dev/banger/Daemon1 \
+    dev.banger.Manager1 CreateVM "sa{sv}" web 1 NAT b true
+tap=$(vm_prop web Tap)
+
+# prepare: the kernel is gone.
+mv "$VM_ASSETS/vmlinux" "$VM_ASSETS/vmlinux.away"
+start_fails_at prepare "missing kernel"
+mv "$VM_ASSETS/vmlinux.away" "$VM_ASSETS/vmlinux"
+
+# network: something that is not banger's tap holds the name.
+ip link add "$tap" type bridge
+tap_expect_fail_with "step “network”" "tap name taken: the start fails" banger vm start web
+tap_is "$(vm_state web)" failed "tap name taken: web is failed"
+ip link show dev "$tap" >/dev/null 2>&1 && tap_ok "the foreign device is left alone" ||
+    tap_fail "the foreign device is left alone"
+ip link del "$tap"
+vm_expect_clean "tap name taken"
+
+# launch: the VMM exits before it listens.
+vm_fc_env FAKE_FC_EXIT_EARLY=1
+start_fails_at launch "VMM exits at once"
+
+# configure and boot: each call refused in turn.
+while read -r method path; do
+    [[ $method == GET ]] && continue
+    step=configure
+    [[ $path == /actions ]] && step=boot
+    vm_fc_env "FAKE_FC_FAIL_AT=\"$method $path\""
+    start_fails_at "$step" "$method $path refused"
+done <<<"$VM_BOOT_SEQUENCE"
+
+vm_fc_env 'FAKE_FC_CRASH_AT="PUT /drives/disk"'
+start_fails_at configure "VMM crashes mid-configuration"
+
+vm_fc_env 'FAKE_FC_HANG_AT="PUT /vsock"'
+start_fails_at configure "VMM stops answering"
+
+# A stop while the start hangs cancels it; both calls return.
+vm_fc_env 'FAKE_FC_HANG_AT="PUT /actions"'
+banger vm start web >"$HARNESS_DIR/start.out" 2>&1 &
+start_pid=$!
+# Once /vsock is accepted, the start waits for InstanceStart's answer.
+harness_poll 10 bash -c "grep -qs '\"path\": \"/vsock\"' '$VM_CALLS/web.jsonl'" ||
+    tap_fail "the start reaches InstanceStart" "$(vm_calls web)"
+tap_check "stop during a start" banger vm stop web
+wait "$start_pid" && tap_fail "the cancelled start reports failure" "$(cat "$HARNESS_DIR/start.out")" ||
+    tap_ok "the cancelled start reports failure"
+grep -q cancelled "$HARNESS_DIR/start.out" && tap_ok "it says it was cancelled" ||
+    tap_fail "it says it was cancelled" "$(cat "$HARNESS_DIR/start.out")"
+tap_is "$(vm_state web)" stopped "a cancelled start leaves the VM stopped"
+tap_is "$(vm_prop web LastError)" "" "with no error"
+vm_expect_clean "cancelled start"
+
+vm_fc_env
+: >"$VM_CALLS/web.jsonl"
+tap_check "after all that, web starts" banger vm start web
+tap_is "$(vm_state web)" running "web is running"
+tap_is "$(vm_prop web LastError)" "" "LastError is cleared"
+tap_check "delete --force" banger vm delete web --force
+vm_expect_clean "after delete"
+tap_done
