@@ -20,6 +20,9 @@ BANGER_PACKAGES=(
     libxml2-utils python3 iproute2 sqlite3 nftables
     # the fake Firecracker reads the API spec (tests/fake-firecracker)
     python3-yaml
+    # bangerd makes each VM's disk with mkfs.ext4 -d; the tests read it
+    # back with debugfs and e2fsck
+    e2fsprogs
     # the libFuzzer target (tests/fuzz)
     clang libclang-rt-14-dev
 )
