@@ -509,6 +509,7 @@ firecracker_shutdown_async (VmmInstance         *instance,
   GTask *task = g_task_new (NULL, NULL, callback, user_data);
   Shutdown *sd = g_new0 (Shutdown, 1);
   Firecracker *fc = instance->priv;
+  g_autoptr(JsonNode) body = NULL;
 
   sd->instance = instance;
   sd->timeout_ms = timeout_ms;
@@ -521,8 +522,9 @@ firecracker_shutdown_async (VmmInstance         *instance,
     }
   /* With reboot=k in the guest's command line, Ctrl-Alt-Del makes the
    * guest reboot, which makes Firecracker exit. */
-  firecracker_client_request_async (fc->client, "PUT", "/actions",
-                                    firecracker_config_action ("SendCtrlAltDel"),
+  /* The client serialises the body at once; the reference stays ours. */
+  body = firecracker_config_action ("SendCtrlAltDel");
+  firecracker_client_request_async (fc->client, "PUT", "/actions", body,
                                     NULL, on_ctrl_alt_del, task);
 }
 
