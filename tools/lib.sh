@@ -23,6 +23,8 @@ BANGER_PACKAGES=(
     # bangerd makes each VM's disk with mkfs.ext4 -d; the tests read it
     # back with debugfs and e2fsck
     e2fsprogs
+    # the reflink case of a VM's private image copy (tests/vm/root-copy.sh)
+    xfsprogs
     # the libFuzzer target (tests/fuzz)
     clang libclang-rt-14-dev
 )

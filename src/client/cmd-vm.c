@@ -93,6 +93,7 @@ vm_create (const BangerCommandGroup *group,
   g_autofree char *kernel = NULL;
   g_autofree char *vmm = NULL;
   gboolean nat = FALSE;
+  gboolean copy_image = FALSE;
   gboolean json = FALSE;
   const GOptionEntry options[] = {
     { "vcpus", 0, 0, G_OPTION_ARG_STRING, &vcpus_text, N_("Number of virtual CPUs"), N_("N") },
@@ -101,6 +102,8 @@ vm_create (const BangerCommandGroup *group,
     { "image", 0, 0, G_OPTION_ARG_FILENAME, &image, N_("Read-only ext4 root image to boot"), N_("PATH") },
     { "kernel", 0, 0, G_OPTION_ARG_FILENAME, &kernel, N_("Uncompressed vmlinux kernel to boot"), N_("PATH") },
     { "nat", 0, 0, G_OPTION_ARG_NONE, &nat, N_("Let the VM reach the outside through the host (NAT)"), NULL },
+    { "copy-image", 0, 0, G_OPTION_ARG_NONE, &copy_image,
+      N_("Give the VM a private copy of the image (for images that cannot boot from a shared read-only copy)"), NULL },
     { "vmm", 0, 0, G_OPTION_ARG_STRING, &vmm, N_("VMM that runs the VM: firecracker"), N_("VMM") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the new VM as JSON"), NULL },
     G_OPTION_ENTRY_NULL
@@ -134,6 +137,8 @@ vm_create (const BangerCommandGroup *group,
     }
   if (nat)
     g_variant_builder_add (&settings, "{sv}", "NAT", g_variant_new_boolean (TRUE));
+  if (copy_image)
+    g_variant_builder_add (&settings, "{sv}", "CopyImage", g_variant_new_boolean (TRUE));
   if (vmm != NULL)
     g_variant_builder_add (&settings, "{sv}", "VMM", g_variant_new_string (vmm));
 

@@ -37,6 +37,7 @@ typedef struct {
   VmRecord              *record;
   char                  *staging_dir;
   char                  *final_dir;
+  gboolean               copy_image;
 } CreateOp;
 
 static void
@@ -64,16 +65,10 @@ create_fail (CreateOp *op,
 }
 
 static void
-on_disk_created (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+create_finish (CreateOp *op)
 {
-  CreateOp *op = user_data;
   GError *error = NULL;
   VmObject *vm;
-
-  if (!vm_disk_create_finish (result, &error))
-    return create_fail (op, error);
 
   /* The row goes in last: a VM that exists in the store has its disk. */
   if (g_rename (op->staging_dir, op->final_dir) != 0)
@@ -97,10 +92,47 @@ on_disk_created (GObject      *source,
   create_op_free (op);
 }
 
+static void
+on_root_copied (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  CreateOp *op = user_data;
+  GError *error = NULL;
+  VmRootCopyMethod method;
+
+  if (!vm_disk_copy_root_finish (result, &method, &error))
+    return create_fail (op, error);
+  replace_str (&op->record->disk_strategy,
+               method == VM_ROOT_COPY_REFLINK ? "copy-reflink" : "copy-sparse");
+  create_finish (op);
+}
+
+static void
+on_disk_created (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  CreateOp *op = user_data;
+  GError *error = NULL;
+  g_autofree char *copy = NULL;
+
+  if (!vm_disk_create_finish (result, &error))
+    return create_fail (op, error);
+  if (!op->copy_image)
+    return create_finish (op);
+
+  /* An image that cannot boot through the overlay gets a private copy:
+   * a reflink where the file system shares blocks, else a sparse copy. */
+  copy = g_build_filename (op->staging_dir, VM_ROOT_COPY_FILE, NULL);
+  vm_disk_copy_root_async (op->record->image_path, copy, NULL, on_root_copied, op);
+}
+
 /* Splits CreateVM's options: the sizes go to vm-settings, the rest here. */
 static gboolean
 apply_boot_options (VmRecord    *record,
                     GVariant    *options,
+                    gboolean    *out_copy_image,
                     GVariant   **out_sizes,
                     GError     **error)
 {
@@ -114,7 +146,7 @@ apply_boot_options (VmRecord    *record,
   g_variant_iter_init (&iter, options);
   while (ok && g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      const char *type = g_str_equal (key, "NAT") ? "b"
+      const char *type = (g_str_equal (key, "NAT") || g_str_equal (key, "CopyImage")) ? "b"
                          : (g_str_equal (key, "Image") || g_str_equal (key, "Kernel") ||
                             g_str_equal (key, "VMM")) ? "s" : NULL;
 
@@ -128,6 +160,8 @@ apply_boot_options (VmRecord    *record,
         }
       else if (g_str_equal (key, "NAT"))
         record->nat = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "CopyImage"))
+        *out_copy_image = g_variant_get_boolean (value);
       else if (g_str_equal (key, "VMM"))
         {
           const char *vmm = g_variant_get_string (value, NULL);
@@ -212,6 +246,7 @@ prepare_record (Daemon        *daemon,
                 const char    *name,
                 GVariant      *options,
                 BootDefaults  *defaults,
+                gboolean      *out_copy_image,
                 GError       **error)
 {
   g_autoptr(VmRecord) record = NULL;
@@ -235,12 +270,19 @@ prepare_record (Daemon        *daemon,
   replace_str (&record->image_path, defaults->image);
   replace_str (&record->kernel_path, defaults->kernel);
   record->nat = defaults->nat;
-  if (!apply_boot_options (record, options, &sizes, error) ||
+  if (!apply_boot_options (record, options, out_copy_image, &sizes, error) ||
       !vm_settings_apply_options (&record->settings, sizes,
                                   VM_SETTING_VCPUS | VM_SETTING_MEMORY_MIB | VM_SETTING_DISK_BYTES,
                                   NULL, error) ||
       !allocate_address (daemon, &defaults->subnet, record, error))
     return NULL;
+  if (*out_copy_image && record->image_path[0] == '\0')
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
+                   _("CopyImage needs an image; give one (Image, --image) or set "
+                     "[vm-defaults] image in the config file"));
+      return NULL;
+    }
   return g_steal_pointer (&record);
 }
 
@@ -258,8 +300,9 @@ create_vm (Daemon                *daemon,
   VmRecord *record;
   CreateOp *op;
   guint32 address;
+  gboolean copy_image = FALSE;
 
-  record = prepare_record (daemon, name, options, &defaults, &error);
+  record = prepare_record (daemon, name, options, &defaults, &copy_image, &error);
   if (record == NULL)
     {
       g_message ("CreateVM refused: %s", error->message);
@@ -275,6 +318,7 @@ create_vm (Daemon                *daemon,
   op->daemon = daemon;
   op->invocation = invocation;
   op->record = record;
+  op->copy_image = copy_image;
   config = boot_config_for (record, &defaults);
   op->final_dir = g_build_filename (vms_dir, name, NULL);
   op->staging_dir = g_build_filename (vms_dir, staging_name, NULL);

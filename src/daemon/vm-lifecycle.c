@@ -106,6 +106,7 @@ typedef struct {
   char                  *state_dir;
   char                  *runtime_dir;
   char                  *disk_path;
+  char                  *root_copy_path;
   VmmBootSpec            spec;
   gboolean               tap_created;
   VmmInstance           *instance;
@@ -123,6 +124,7 @@ start_op_free (StartOp *op)
   g_free (op->state_dir);
   g_free (op->runtime_dir);
   g_free (op->disk_path);
+  g_free (op->root_copy_path);
   vmm_instance_free (op->instance);
   g_clear_error (&op->error);
   g_free (op);
@@ -458,7 +460,8 @@ start_prepare (StartOp *op)
   if (!boot_defaults_load (vm->daemon->config_path, &op->defaults, &error) ||
       (op->driver = vmm_driver_lookup (r->vmm, &error)) == NULL ||
       !check_boot_file (_("kernel"), r->kernel_path, r->name, "kernel", &error) ||
-      !check_boot_file (_("image"), r->image_path, r->name, "image", &error) ||
+      !check_boot_file (_("image"), op->root_copy_path != NULL ? op->root_copy_path : r->image_path,
+                        r->name, "image", &error) ||
       !check_boot_file (_("disk"), op->disk_path, r->name, "disk", &error))
     return start_fail (op, error);
   if (r->ipv4 == NULL || !g_str_has_prefix (r->tap != NULL ? r->tap : "", "bg-"))
@@ -470,7 +473,9 @@ start_prepare (StartOp *op)
   op->spec.state_dir = op->state_dir;
   op->spec.runtime_dir = op->runtime_dir;
   op->spec.kernel_path = r->kernel_path;
-  op->spec.image_path = r->image_path;
+  /* The shared image is read-only; a private copy is the VM's own. */
+  op->spec.image_path = op->root_copy_path != NULL ? op->root_copy_path : r->image_path;
+  op->spec.image_read_only = op->root_copy_path == NULL;
   op->spec.disk_path = op->disk_path;
   op->spec.vcpus = (guint) r->settings.vcpus.value;
   op->spec.memory_mib = r->settings.memory_mib.value;
@@ -492,6 +497,8 @@ vm_lifecycle_start (VmObject              *vm,
   op->state_dir = vm_object_state_dir (vm);
   op->runtime_dir = vm_object_runtime_dir (vm);
   op->disk_path = disk_path_for (vm);
+  if (!g_str_equal (vm->record->disk_strategy, "overlay"))
+    op->root_copy_path = g_build_filename (op->state_dir, VM_ROOT_COPY_FILE, NULL);
 
   vm_object_begin_op (vm, VM_OP_START);
   vm->job = job_new (vm->daemon->object_manager, "vm-start", vm_object_get_path (vm), invocation);

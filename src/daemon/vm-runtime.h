@@ -8,6 +8,8 @@ G_BEGIN_DECLS
 
 /* The VM's writable disk in its state dir. */
 #define VM_DISK_FILE "disk.ext4"
+/* The VM's private copy of its image, when it cannot use the shared one. */
+#define VM_ROOT_COPY_FILE "root.ext4"
 /* Where the guest agent listens on vsock (the boot config tells it). */
 #define BANGER_AGENT_VSOCK_PORT 52
 

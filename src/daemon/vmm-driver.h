@@ -18,6 +18,7 @@ typedef struct {
   const char *kernel_path;
   const char *initrd_path;   /* NULL: none */
   const char *image_path;
+  gboolean    image_read_only;   /* FALSE for a VM's private copy */
   const char *disk_path;
   guint       vcpus;
   guint64     memory_mib;

@@ -353,7 +353,7 @@ firecracker_configure_async (VmmInstance         *instance,
                                                spec->initrd_path));
   /* The shared image read-only; the VM's own disk writable. */
   add_request (seq, "PUT", rootfs_path,
-               firecracker_config_drive ("rootfs", spec->image_path, TRUE, TRUE));
+               firecracker_config_drive ("rootfs", spec->image_path, TRUE, spec->image_read_only));
   add_request (seq, "PUT", disk_path,
                firecracker_config_drive ("disk", spec->disk_path, FALSE, FALSE));
   add_request (seq, "PUT", net_path,

@@ -15,8 +15,12 @@
 #   vm_vmm_pids                                pids of every VMM of this test
 #   vm_expect_clean LABEL                      no VMM, tap, NAT rule, socket
 #                                              or runtime file is left
+# VM_FIXTURE_MOUNT_NS=1 adds a private mount namespace, for tests that
+# mount file systems: they vanish with the test.
 if [[ -z ${BANGER_IN_NETNS:-} ]]; then
-    BANGER_IN_NETNS=1 exec unshare --net -- "$BASH" "$0" "$@"
+    unshare_args=(--net)
+    [[ ${VM_FIXTURE_MOUNT_NS:-} == 1 ]] && unshare_args+=(--mount --propagation private)
+    BANGER_IN_NETNS=1 exec unshare "${unshare_args[@]}" -- "$BASH" "$0" "$@"
 fi
 source "$(dirname -- "${BASH_SOURCE[0]}")/../harness/harness.sh"
 
