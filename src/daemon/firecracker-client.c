@@ -16,6 +16,8 @@
  * runs requests one at a time anyway; two leave room for the daemon's
  * other users of the same VM (e.g. a stats poller) without hogging it. */
 #define MAX_CONNECTIONS 2
+/* Firecracker listens a few ms after it starts: poll soon, then back off. */
+#define WAIT_READY_FIRST_INTERVAL_MS 1
 #define WAIT_READY_INTERVAL_MS 10
 /* Long enough to show a reason, short enough for one line of CLI output. */
 #define RAW_BODY_MAX_CHARS 200
@@ -399,6 +401,7 @@ typedef struct {
   FirecrackerAliveFunc  alive;
   gpointer              alive_data;
   GError               *last_error;
+  guint                 interval_ms;
 } WaitData;
 
 static void
@@ -441,7 +444,8 @@ on_wait_reply (GObject      *source,
   g_clear_error (&data->last_error);
   data->last_error = g_steal_pointer (&error);
 
-  interval = g_timeout_source_new (WAIT_READY_INTERVAL_MS);
+  interval = g_timeout_source_new (data->interval_ms);
+  data->interval_ms = MIN (data->interval_ms * 2, WAIT_READY_INTERVAL_MS);
   g_task_attach_source (task, interval, on_wait_interval);
 }
 
@@ -496,6 +500,7 @@ firecracker_client_wait_ready_async (FirecrackerClient    *client,
   g_task_set_source_tag (task, firecracker_client_wait_ready_async);
   data->client = g_rc_box_acquire (client);
   data->timeout_ms = timeout_ms;
+  data->interval_ms = WAIT_READY_FIRST_INTERVAL_MS;
   data->deadline_us = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   data->alive = alive;
   data->alive_data = alive_data;

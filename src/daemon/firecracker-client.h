@@ -48,7 +48,8 @@ gboolean  firecracker_client_request_finish (FirecrackerClient   *client,
                                              JsonNode           **out_reply,
                                              GError             **error);
 
-/* Polls every 10 ms (connect + GET /machine-config) until the API answers
+/* Polls (after 1 ms, backing off to every 10 ms; connect + GET
+ * /machine-config) until the API answers
  * with 2xx.  Firecracker binds its socket before it listens, so refused or
  * missing sockets are retried.  Fails with BANGER_ERROR_FAILED after
  * @timeout_ms, or within one poll interval once @alive (optional) returns

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gi18n.h>
@@ -66,6 +67,24 @@ resolve_binary (const char  *binary,
   return g_steal_pointer (&path);
 }
 
+/* The last binary that passed the version check, by what identifies the
+ * file: running `firecracker --version` costs a process start per VM
+ * start otherwise. Replacing or touching the binary runs it again. */
+static char *checked_identity;
+
+static char *
+binary_identity (const char *path)
+{
+  struct stat st;
+
+  if (stat (path, &st) != 0)
+    return NULL;
+  return g_strdup_printf ("%s:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT
+                          ".%ld:%" G_GINT64_FORMAT, path, (guint64) st.st_dev,
+                          (guint64) st.st_ino, (gint64) st.st_mtim.tv_sec,
+                          st.st_mtim.tv_nsec, (gint64) st.st_size);
+}
+
 static void
 on_version_checked (GObject      *source,
                     GAsyncResult *result,
@@ -81,6 +100,8 @@ on_version_checked (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
+  g_free (checked_identity);
+  checked_identity = binary_identity (g_task_get_task_data (task));
   if (!tested)
     g_message ("Firecracker %u.%u.%u at %s is supported but untested; banger is tested "
                "with %d.%d.x", version.major, version.minor, version.patch,
@@ -96,6 +117,7 @@ firecracker_check_async (const char          *binary,
                          gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autofree char *identity = NULL;
   GError *error = NULL;
   char *path = resolve_binary (binary, &error);
 
@@ -105,6 +127,12 @@ firecracker_check_async (const char          *binary,
       return;
     }
   g_task_set_task_data (task, path, g_free);
+  identity = binary_identity (path);
+  if (identity != NULL && g_strcmp0 (identity, checked_identity) == 0)
+    {
+      g_task_return_pointer (task, g_strdup (path), g_free);
+      return;
+    }
   firecracker_version_check_async (path, FIRECRACKER_VERSION_DEFAULT_TIMEOUT_MS, cancellable,
                                    on_version_checked, g_steal_pointer (&task));
 }

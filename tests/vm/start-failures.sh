@@ -71,6 +71,33 @@ tap_is "$(vm_state web)" stopped "a cancelled start leaves the VM stopped"
 tap_is "$(vm_prop web LastError)" "" "with no error"
 vm_expect_clean "cancelled start"
 
+# The start is a Job1 object while it runs; Cancel on it undoes the start.
+vm_fc_env 'FAKE_FC_HANG_AT="PUT /actions"'
+: >"$VM_CALLS/web.jsonl"
+banger vm start web >"$HARNESS_DIR/start.out" 2>&1 &
+start_pid=$!
+harness_poll 10 bash -c "grep -qs '\"path\": \"/vsock\"' '$VM_CALLS/web.jsonl'" ||
+    tap_fail "the start reaches InstanceStart" "$(vm_calls web)"
+jobs=$(busctl --user --json=short call dev.banger.Daemon1 /dev/banger/Daemon1 \
+    org.freedesktop.DBus.ObjectManager GetManagedObjects | /usr/bin/python3 -c '
+import json, sys
+objects = json.load(sys.stdin)["data"][0]
+for path, ifaces in objects.items():
+    job = ifaces.get("dev.banger.Job1")
+    if job:
+        print(path, job["Operation"]["data"], job["Object"]["data"], job["Step"]["data"],
+              job["Cancelable"]["data"])')
+[[ $jobs =~ ^(/dev/banger/Daemon1/job/[0-9]+)\ vm-start\ /dev/banger/Daemon1/vm/web\ boot\ True$ ]] &&
+    tap_ok "a vm-start job for web is at step boot" || tap_fail "a vm-start job for web is at step boot" "$jobs"
+job=${jobs%% *}
+tap_check "Job1.Cancel" busctl --user call dev.banger.Daemon1 "$job" dev.banger.Job1 Cancel
+wait "$start_pid" && tap_fail "the cancelled start fails" || tap_ok "the cancelled start fails"
+tap_is "$(vm_state web)" stopped "a cancelled job leaves the VM stopped"
+jobs=$(busctl --user call dev.banger.Daemon1 /dev/banger/Daemon1 \
+    org.freedesktop.DBus.ObjectManager GetManagedObjects | grep -c Job1 || true)
+tap_is "$jobs" 0 "and the job is gone"
+vm_expect_clean "cancelled job"
+
 vm_fc_env
 : >"$VM_CALLS/web.jsonl"
 tap_check "after all that, web starts" banger vm start web
