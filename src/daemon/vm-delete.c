@@ -71,7 +71,8 @@ after_stop (VmObject *vm,
   if (!g_str_equal (vm->record->state, "stopped") && !pending->force)
     {
       g_autoptr(GError) error = g_error_new (BANGER_ERROR, BANGER_ERROR_FAILED,
-                                             _("VM “%s” was not deleted: %s"),
+                                             _("VM “%s” was not deleted: %s. Delete it with "
+                                               "--force to remove it anyway"),
                                              vm->record->name, vm->record->last_error);
       banger_error_to_invocation (pending->invocation, error);
       return;
