@@ -22,13 +22,10 @@
 #define STOP_TIMEOUT_DEFAULT_S 10
 #define STOP_TIMEOUT_MAX_S     3600
 
-static const char *
+static char *
 ipv4_with_prefix (const VmRecord *r)
 {
-  static char buffer[32];
-
-  g_snprintf (buffer, sizeof buffer, "%s/%u", r->ipv4, r->ipv4_prefix);
-  return buffer;
+  return r->ipv4 != NULL ? g_strdup_printf ("%s/%u", r->ipv4, r->ipv4_prefix) : g_strdup ("");
 }
 
 static GVariant *
@@ -49,6 +46,7 @@ void
 vm_object_sync (VmObject *vm)
 {
   const VmRecord *r = vm->record;
+  g_autofree char *ipv4 = ipv4_with_prefix (r);
 
   banger_vm1_set_name (vm->iface, r->name);
   banger_vm1_set_state (vm->iface, r->state);
@@ -58,7 +56,7 @@ vm_object_sync (VmObject *vm)
   banger_vm1_set_created_at (vm->iface, (guint64) r->created_at_us);
   banger_vm1_set_settings_source (vm->iface, settings_source_variant (&r->settings));
   banger_vm1_set_vmm (vm->iface, r->vmm);
-  banger_vm1_set_ipv4 (vm->iface, r->ipv4 != NULL ? ipv4_with_prefix (r) : "");
+  banger_vm1_set_ipv4 (vm->iface, ipv4);
   banger_vm1_set_mac (vm->iface, r->mac != NULL ? r->mac : "");
   banger_vm1_set_tap (vm->iface, r->tap != NULL ? r->tap : "");
   banger_vm1_set_nat (vm->iface, r->nat);
