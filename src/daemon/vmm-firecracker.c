@@ -409,6 +409,11 @@ on_boot_state (GObject      *source,
 
   if (!sequence_finish (result, &error))
     {
+      /* The usual reason on a new host; Firecracker's own words for it
+       * ("Error creating KVM object") do not say what to do. */
+      if (g_access ("/dev/kvm", R_OK | W_OK) != 0)
+        g_prefix_error (&error, _("/dev/kvm is not usable by you (is KVM enabled, and are "
+                                  "you in group kvm?): "));
       g_task_return_error (task, error);
       return;
     }

@@ -48,6 +48,12 @@ while read -r method path; do
     vm_fc_env "FAKE_FC_FAIL_AT=\"$method $path\""
     start_fails_at "$step" "$method $path refused"
 done <<<"$VM_BOOT_SEQUENCE"
+# A refused boot on a host without a usable /dev/kvm says so.
+if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+    [[ $(vm_prop web LastError) == *"/dev/kvm is not usable"* ]] &&
+        tap_ok "a refused boot names /dev/kvm where it is missing" ||
+        tap_fail "a refused boot names /dev/kvm where it is missing" "$(vm_prop web LastError)"
+fi
 
 vm_fc_env 'FAKE_FC_CRASH_AT="PUT /drives/disk"'
 start_fails_at configure "VMM crashes mid-configuration"
