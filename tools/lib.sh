@@ -27,6 +27,12 @@ BANGER_PACKAGES=(
     xfsprogs
     # the libFuzzer target (tests/fuzz)
     clang libclang-rt-14-dev
+    # real guests: the qemu driver and its tests; the guest kernel and
+    # busybox come from apt (tests/guest/guest-assets.sh) and need depmod
+    qemu-system-x86 kmod
+    # images: .deb and cpio (libarchive), ext4 ownership (libext2fs), the
+    # ELF kernel inside a bzImage (lz4)
+    libarchive-dev libext2fs-dev liblz4-dev
 )
 
 BANGER_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
