@@ -136,6 +136,7 @@ apply_keyfile (GKeyFile      *keyfile,
 {
   g_autofree char *subnet = NULL;
   g_autofree char *firecracker = NULL;
+  g_autofree char *jailer = NULL;
   g_auto(GStrv) resolvers = NULL;
   GError *local = NULL;
 
@@ -184,6 +185,24 @@ apply_keyfile (GKeyFile      *keyfile,
         }
       g_free (out->firecracker);
       out->firecracker = g_steal_pointer (&firecracker);
+    }
+
+  jailer = g_key_file_get_string (keyfile, "firecracker", "jailer", NULL);
+  if (jailer != NULL)
+    {
+      static const char *const modes[] = { "auto", "always", "never" };
+      guint i;
+
+      g_strstrip (jailer);
+      for (i = 0; i < G_N_ELEMENTS (modes) && !g_str_equal (jailer, modes[i]); i++)
+        ;
+      if (i == G_N_ELEMENTS (modes))
+        {
+          g_set_error (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
+                       _("must be auto, always or never"));
+          return bad_key (error, local, path, "firecracker", "jailer");
+        }
+      out->jailer = (JailerMode) i;
     }
   return TRUE;
 }

@@ -8,6 +8,13 @@
 
 G_BEGIN_DECLS
 
+/* [firecracker] jailer: when Firecracker runs through the helper's jailer. */
+typedef enum {
+  JAILER_AUTO,     /* when /dev/kvm exists but the user cannot open it */
+  JAILER_ALWAYS,
+  JAILER_NEVER,
+} JailerMode;
+
 typedef struct {
   char     *image;          /* [vm-defaults] image, "" when unset */
   char     *kernel;         /* [vm-defaults] kernel, "" when unset */
@@ -15,6 +22,7 @@ typedef struct {
   Subnet    subnet;         /* [network] subnet */
   char    **resolvers;      /* [network] resolvers, else the host's */
   char     *firecracker;    /* [firecracker] binary */
+  JailerMode jailer;        /* [firecracker] jailer */
   char     *ssh_key;        /* the user's public key for the guest, or NULL */
 } BootDefaults;
 

@@ -149,6 +149,18 @@ firecracker_config_vsock (guint       guest_cid,
 }
 
 JsonNode *
+firecracker_config_serial (const char *serial_out_path)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  g_return_val_if_fail (serial_out_path != NULL, NULL);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "serial_out_path");
+  json_builder_add_string_value (b, serial_out_path);
+  return finish (b);
+}
+
+JsonNode *
 firecracker_config_action (const char *action_type)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();

@@ -26,6 +26,8 @@ JsonNode *firecracker_config_network_interface (const char *iface_id,
                                                 const char *guest_mac);
 JsonNode *firecracker_config_vsock             (guint       guest_cid,
                                                 const char *uds_path);
+/* PUT /serial (1.14+): the serial console to a file instead of stdout. */
+JsonNode *firecracker_config_serial            (const char *serial_out_path);
 JsonNode *firecracker_config_action            (const char *action_type);
 
 /* "/drives/ID" and "/network-interfaces/ID", the paths the bodies go to. */

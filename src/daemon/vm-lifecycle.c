@@ -22,6 +22,7 @@
 #include "vm-disk.h"
 #include "vm-network.h"
 #include "vm-object.h"
+#include "vm-release.h"
 
 #define BOOT_ARGS "console=ttyS0 reboot=k panic=1"
 
@@ -55,43 +56,6 @@ rotate_and_open_log (const char  *dir,
                    _("Cannot create log file %s: %s"), path, g_strerror (saved));
     }
   return fd;
-}
-
-/* The runtime dir holds only what the VMM and bangerd made for this boot. */
-static void
-remove_runtime_dir (VmObject    *vm,
-                    const VmmDriver *driver)
-{
-  g_autofree char *dir = vm_object_runtime_dir (vm);
-  g_autoptr(GError) error = NULL;
-
-  if (driver != NULL)
-    driver->cleanup (dir);
-  if (!fs_remove_tree (dir, &error))
-    g_warning ("VM %s: %s", vm->record->name, error->message);
-}
-
-/* DeleteTap also removes the tap's NAT rule; a tap already gone is fine. */
-static void
-release_tap_async (VmObject            *vm,
-                   GAsyncReadyCallback  callback,
-                   gpointer             user_data)
-{
-  helper_call_async ("DeleteTap", g_variant_new ("(s)", vm->record->tap),
-                     G_VARIANT_TYPE_UNIT, NULL, callback, user_data);
-}
-
-static gboolean
-release_tap_finish (GAsyncResult  *result,
-                    GError       **error)
-{
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GVariant) reply = helper_call_finish (result, &local);
-
-  if (reply != NULL || g_error_matches (local, BANGER_ERROR, BANGER_ERROR_NOT_FOUND))
-    return TRUE;
-  g_propagate_error (error, g_steal_pointer (&local));
-  return FALSE;
 }
 
 /* ---- start ------------------------------------------------------------ */
@@ -203,25 +167,26 @@ start_done (StartOp *op)
 }
 
 static void
-on_rollback_tap_released (GObject      *source,
-                          GAsyncResult *result,
-                          gpointer      user_data)
+on_rollback_released (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
 {
   StartOp *op = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!release_tap_finish (result, &error))
-    g_warning ("VM %s: undoing the network step: %s", op->vm->record->name, error->message);
+  if (!vm_release_finish (result, &error))
+    g_warning ("VM %s: undoing the start: %s", op->vm->record->name, error->message);
   start_done (op);
 }
 
+/* A failed launch gave back its own jail; a launched VMM is down by now. */
 static void
-rollback_network (StartOp *op)
+rollback_release (StartOp  *op,
+                  gboolean  jailed)
 {
-  if (op->tap_created)
-    release_tap_async (op->vm, on_rollback_tap_released, op);
-  else
-    start_done (op);
+  vm_release_async (op->vm, op->runtime_dir != NULL ? op->driver : NULL,
+                    (op->tap_created ? VM_RELEASE_TAP : 0) | (jailed ? VM_RELEASE_JAIL : 0),
+                    on_rollback_released, op);
 }
 
 static void
@@ -231,12 +196,12 @@ on_rollback_vmm_down (GObject      *source,
 {
   StartOp *op = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean jailed = op->instance->jailed;
 
   if (!op->driver->shutdown_finish (result, &error))
     g_warning ("VM %s: stopping the VMM: %s", op->vm->record->name, error->message);
   g_clear_pointer (&op->instance, vmm_instance_free);
-  remove_runtime_dir (op->vm, op->driver);
-  rollback_network (op);
+  rollback_release (op, jailed);
 }
 
 static void
@@ -246,11 +211,7 @@ start_rollback (StartOp *op)
   if (op->instance != NULL)
     op->driver->shutdown_async (op->instance, 0, TRUE, on_rollback_vmm_down, op);
   else
-    {
-      if (op->driver != NULL && op->runtime_dir != NULL)
-        remove_runtime_dir (op->vm, op->driver);
-      rollback_network (op);
-    }
+    rollback_release (op, FALSE);
 }
 
 static void
@@ -301,6 +262,7 @@ on_launched (GObject      *source,
   record.start_time = vmm_process_get_start_time (op->instance->process);
   record.tap = op->vm->record->tap;
   record.nat = op->vm->record->nat;
+  record.jailed = op->instance->jailed;
   if (!vm_runtime_write (op->runtime_dir, &record, &error) ||
       g_cancellable_set_error_if_cancelled (op->cancellable, &error))
     return start_fail (op, error);
@@ -449,6 +411,24 @@ check_boot_file (const char  *what,
   return TRUE;
 }
 
+/* auto: only the jailer can help a user who may not open an existing
+ * /dev/kvm (it makes a node the VMM's uid owns in the jail); without
+ * /dev/kvm at all, it cannot. */
+static gboolean
+jail_wanted (JailerMode mode)
+{
+  switch (mode)
+    {
+    case JAILER_ALWAYS:
+      return TRUE;
+    case JAILER_NEVER:
+      return FALSE;
+    case JAILER_AUTO:
+    default:
+      return access ("/dev/kvm", R_OK | W_OK) != 0 && errno == EACCES;
+    }
+}
+
 static void
 start_prepare (StartOp *op)
 {
@@ -482,7 +462,13 @@ start_prepare (StartOp *op)
   op->spec.tap = r->tap;
   op->spec.mac = r->mac;
   op->spec.boot_args = BOOT_ARGS;
-  op->driver->check_async (op->defaults.firecracker, op->cancellable, on_vmm_checked, op);
+  op->spec.jailed = op->driver->supports_jail && jail_wanted (op->defaults.jailer);
+  /* The jailer runs the helper's own binary: the driver checks it once it
+   * answers. */
+  if (op->spec.jailed)
+    start_network (op);
+  else
+    op->driver->check_async (op->defaults.firecracker, op->cancellable, on_vmm_checked, op);
 }
 
 void
@@ -521,6 +507,7 @@ typedef struct {
   VmObject              *vm;
   GDBusMethodInvocation *invocation;
   gboolean               then_start;
+  gboolean               was_starting;   /* reconcile of a start bangerd never finished */
   char                  *exit_reason;   /* set when the VMM went away by itself */
   GError                *error;
 } StopOp;
@@ -574,32 +561,28 @@ stop_done (StopOp *op)
 }
 
 static void
-on_stop_tap_released (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+on_stop_released (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
   StopOp *op = user_data;
-  g_autoptr(GError) error = NULL;
 
-  if (!release_tap_finish (result, &error))
-    g_set_error (&op->error, BANGER_ERROR, BANGER_ERROR_FAILED,
-                 _("VM “%s” is down, but its tap %s could not be removed: %s"),
-                 op->vm->record->name, op->vm->record->tap, error->message);
+  vm_release_finish (result, &op->error);
   stop_done (op);
 }
 
 static void
 stop_release (StopOp *op)
 {
-  const VmmDriver *driver = op->vm->instance != NULL ? op->vm->instance->driver
-                                                     : vmm_driver_lookup (op->vm->record->vmm, NULL);
+  VmmInstance *instance = op->vm->instance;
+  const VmmDriver *driver = instance != NULL ? instance->driver
+                                             : vmm_driver_lookup (op->vm->record->vmm, NULL);
+  VmReleaseFlags flags = instance != NULL
+                         ? VM_RELEASE_TAP | (instance->jailed ? VM_RELEASE_JAIL : 0)
+                         : vm_release_flags_for (op->vm, op->was_starting);
 
   g_clear_pointer (&op->vm->instance, vmm_instance_free);
-  remove_runtime_dir (op->vm, driver);
-  if (op->vm->record->tap != NULL)
-    release_tap_async (op->vm, on_stop_tap_released, op);
-  else
-    stop_done (op);
+  vm_release_async (op->vm, driver, flags, on_stop_released, op);
 }
 
 static void
@@ -745,6 +728,7 @@ on_adopted (GObject      *source,
     {
       g_info ("VM %s: re-adopted its running VMM (pid %d)", vm->record->name,
               vmm_process_get_pid (instance->process));
+      instance->jailed = (vm_release_flags_for (vm, FALSE) & VM_RELEASE_JAIL) != 0;
       vm->instance = instance;
       vm_lifecycle_watch (vm);
       return;
@@ -789,6 +773,7 @@ vm_lifecycle_reconcile (VmObject *vm)
    * end the VMM (it is ours: pid and start time matched) and clean up. */
   op = g_new0 (StopOp, 1);
   op->vm = vm;
+  op->was_starting = g_str_equal (state, "starting");
   op->exit_reason = g_str_equal (state, "running")
                     ? g_strdup_printf (_("The VMM was gone when bangerd started again (%s)"),
                                        error->message)
@@ -800,7 +785,10 @@ vm_lifecycle_reconcile (VmObject *vm)
     {
       vmm_process_signal (process, SIGKILL, NULL);
       if (driver != NULL)
-        vm->instance = vmm_instance_new (driver, g_steal_pointer (&process), runtime_dir, NULL);
+        {
+          vm->instance = vmm_instance_new (driver, g_steal_pointer (&process), runtime_dir, NULL);
+          vm->instance->jailed = record->jailed;
+        }
     }
   vm_object_begin_op (vm, VM_OP_STOP);
   if (vm->instance != NULL)

@@ -53,6 +53,7 @@ vm_runtime_write (const char             *runtime_dir,
   g_key_file_set_uint64 (keyfile, "vmm", "start-time", record->start_time);
   g_key_file_set_string (keyfile, "network", "tap", record->tap != NULL ? record->tap : "");
   g_key_file_set_boolean (keyfile, "network", "nat", record->nat);
+  g_key_file_set_boolean (keyfile, "vmm", "jailed", record->jailed);
   text = g_key_file_to_data (keyfile, NULL, NULL);
   if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local))
     {
@@ -83,6 +84,7 @@ vm_runtime_read (const char  *runtime_dir,
   record->start_time = g_key_file_get_uint64 (keyfile, "vmm", "start-time", NULL);
   record->tap = g_key_file_get_string (keyfile, "network", "tap", NULL);
   record->nat = g_key_file_get_boolean (keyfile, "network", "nat", NULL);
+  record->jailed = g_key_file_get_boolean (keyfile, "vmm", "jailed", NULL);
   if (record->driver == NULL)
     {
       g_set_error (error, BANGER_ERROR, BANGER_ERROR_CORRUPT,

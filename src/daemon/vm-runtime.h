@@ -25,6 +25,7 @@ typedef struct {
   guint64  start_time;
   char    *tap;
   gboolean nat;
+  gboolean jailed;       /* launched through the helper's jailer */
 } VmRuntimeRecord;
 
 void      vm_runtime_record_free (VmRuntimeRecord *record);

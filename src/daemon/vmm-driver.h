@@ -25,6 +25,9 @@ typedef struct {
   const char *tap;
   const char *mac;
   const char *boot_args;
+  /* Through the helper's jailer (Helper1.Launch) instead of as a child of
+   * bangerd; the files above must then lie in the user's banger dirs. */
+  gboolean    jailed;
 } VmmBootSpec;
 
 typedef struct _VmmDriver VmmDriver;
@@ -34,11 +37,14 @@ typedef struct {
   const VmmDriver *driver;
   VmmProcess      *process;
   char            *runtime_dir;
+  gboolean         jailed;        /* the helper holds a jail and cgroup for it */
   gpointer         priv;          /* the driver's own state */
 } VmmInstance;
 
 struct _VmmDriver {
   const char *name;
+  /* It can run through the helper's jailer (VmmBootSpec.jailed). */
+  gboolean    supports_jail;
 
   /* Finds the binary and checks it is a version banger supports. */
   void          (*check_async)      (const char *binary, GCancellable *cancellable,

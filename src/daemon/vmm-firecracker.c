@@ -18,6 +18,7 @@
 #include "firecracker-client.h"
 #include "firecracker-config.h"
 #include "firecracker-version.h"
+#include "helper-jail.h"
 #include "vmm-driver.h"
 
 /* Relative to the runtime dir, which is the VMM's working directory: the
@@ -29,6 +30,7 @@
 
 typedef struct {
   FirecrackerClient *client;
+  gboolean           has_serial;   /* PUT /serial exists (1.14+) */
 } Firecracker;
 
 static void
@@ -148,6 +150,8 @@ firecracker_check_finish (GAsyncResult  *result,
 
 typedef struct {
   VmmInstance *instance;
+  char        *vm_name;
+  char        *runtime_dir;
   GError      *error;
 } LaunchData;
 
@@ -155,8 +159,24 @@ static void
 launch_data_free (LaunchData *data)
 {
   vmm_instance_free (data->instance);
+  g_free (data->vm_name);
+  g_free (data->runtime_dir);
   g_clear_error (&data->error);
   g_free (data);
+}
+
+static void
+on_failed_launch_released (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!helper_jail_release_finish (result, &error))
+    g_warning ("Giving back the jail of a failed launch: %s", error->message);
+  g_task_return_error (task, g_steal_pointer (&data->error));
 }
 
 static void
@@ -168,7 +188,61 @@ on_failed_launch_reaped (GObject      *source,
   LaunchData *data = g_task_get_task_data (task);
 
   vmm_process_wait_finish (data->instance->process, result, NULL);
+  if (data->instance->jailed)
+    {
+      helper_jail_release_async (data->vm_name, on_failed_launch_released,
+                                 g_steal_pointer (&task));
+      return;
+    }
   g_task_return_error (task, g_steal_pointer (&data->error));
+}
+
+/* Nothing outlives a failed launch: ends the process and reaps it (and
+ * gives back its jail) before reporting @error. */
+static void
+launch_abort (GTask  *task,
+              GError *error)
+{
+  LaunchData *data = g_task_get_task_data (task);
+
+  data->error = error;
+  vmm_process_signal (data->instance->process, SIGKILL, NULL);
+  vmm_process_wait_async (data->instance->process, 10000, on_failed_launch_reaped, task);
+}
+
+/* The helper's Firecracker is checked by what it answers, as `--version`
+ * is for a direct launch. */
+static void
+on_jailed_version (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  Firecracker *fc = data->instance->priv;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *text = NULL;
+  FirecrackerVersion version = { 0 };
+  GError *error = NULL;
+  const char *number = NULL;
+
+  if (firecracker_client_request_finish (fc->client, result, &reply, &error))
+    {
+      if (reply != NULL && JSON_NODE_HOLDS_OBJECT (reply))
+        number = json_object_get_string_member_with_default (json_node_get_object (reply),
+                                                             "firecracker_version", NULL);
+      text = g_strdup_printf ("Firecracker v%s", number != NULL ? number : "?");
+      if (firecracker_version_parse (text, &version.major, &version.minor, &version.patch,
+                                     &error))
+        firecracker_version_check_supported (_("the helper's Firecracker"), &version, NULL,
+                                             &error);
+    }
+  if (error != NULL)
+    return launch_abort (task, error);
+  fc->has_serial = version.major > 1 || (version.major == 1 && version.minor >= 14);
+  g_task_return_pointer (task, g_steal_pointer (&data->instance),
+                         (GDestroyNotify) vmm_instance_free);
+  g_object_unref (task);
 }
 
 static gboolean
@@ -190,16 +264,134 @@ on_ready (GObject      *source,
   if (!firecracker_client_wait_ready_finish (fc->client, result, &error))
     {
       g_prefix_error (&error, _("Firecracker did not come up: "));
-      /* Nothing outlives a failed launch: end the process and reap it
-       * before reporting. */
-      data->error = error;
-      vmm_process_signal (data->instance->process, SIGKILL, NULL);
-      vmm_process_wait_async (data->instance->process, 10000, on_failed_launch_reaped,
-                              g_steal_pointer (&task));
+      return launch_abort (g_steal_pointer (&task), error);
+    }
+  if (data->instance->jailed)
+    {
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      firecracker_client_request_async (fc->client, "GET", "/version", NULL, cancellable,
+                                        on_jailed_version, g_steal_pointer (&task));
       return;
     }
   g_task_return_pointer (task, g_steal_pointer (&data->instance),
                          (GDestroyNotify) vmm_instance_free);
+}
+
+/* Waits until the API answers; @task's data is a LaunchData. */
+static void
+wait_until_ready (GTask       *task,
+                  VmmProcess  *process,
+                  const char  *runtime_dir,
+                  gboolean     jailed)
+{
+  LaunchData *data = g_task_get_task_data (task);
+  Firecracker *fc = g_new0 (Firecracker, 1);
+
+  fc->client = client_for (runtime_dir);
+  /* A direct launch checked `firecracker --version` before; the helper's
+   * binary is only known by what it answers. */
+  fc->has_serial = !jailed;
+  data->instance = vmm_instance_new (&vmm_driver_firecracker, process, runtime_dir, fc);
+  data->instance->jailed = jailed;
+  firecracker_client_wait_ready_async (fc->client, READY_TIMEOUT_MS, process_alive, process,
+                                       g_task_get_cancellable (task), on_ready, task);
+}
+
+static void
+on_jail_launched (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  VmmProcess *process = helper_jail_launch_finish (result, &error);
+
+  if (process == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  wait_until_ready (task, process, data->runtime_dir, TRUE);
+}
+
+/* The VMM's sockets live in the jail; links in the runtime dir keep every
+ * other path the same as for a direct launch. Made before the launch, so
+ * they dangle only until the VMM creates its sockets. */
+static gboolean
+link_jail_sockets (const char  *runtime_dir,
+                   GError     **error)
+{
+  static const char *const links[][2] = {
+    { API_SOCKET, HELPER_JAIL_LINK "/api.sock" },
+    { VSOCK_SOCKET, HELPER_JAIL_LINK "/" VSOCK_SOCKET },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (links); i++)
+    {
+      g_autofree char *path = g_build_filename (runtime_dir, links[i][0], NULL);
+
+      if (symlink (links[i][1], path) != 0)
+        {
+          int saved = errno;
+          g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED, _("Cannot create %s: %s"),
+                       path, g_strerror (saved));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* A fresh, empty file of the user's, for the jail to link in. */
+static gboolean
+create_fresh_file (const char  *path,
+                   GError     **error)
+{
+  int fd;
+
+  g_unlink (path);
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED, _("Cannot create %s: %s"),
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* Through Helper1.Launch: the kernel, drives and log files are linked into
+ * the jail under their base names, and the API calls use those names. */
+static void
+launch_jailed (GTask             *task,
+               const VmmBootSpec *spec)
+{
+  g_autofree char *console = g_build_filename (spec->state_dir, "console.log", NULL);
+  g_autofree char *vmm_log = g_build_filename (spec->state_dir, "vmm.log", NULL);
+  g_autofree char *metrics = g_build_filename (spec->state_dir, "metrics.json", NULL);
+  const HelperJailDrive files[] = {
+    { spec->image_path, spec->image_read_only },
+    { spec->disk_path, FALSE },
+    { console, FALSE },
+    { vmm_log, FALSE },
+    { metrics, FALSE },
+  };
+  GError *error = NULL;
+
+  if (!create_fresh_file (vmm_log, &error) || !create_fresh_file (metrics, &error) ||
+      !link_jail_sockets (spec->runtime_dir, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  helper_jail_launch_async (spec->vm_name, spec->runtime_dir, spec->kernel_path,
+                            spec->initrd_path, files, G_N_ELEMENTS (files),
+                            g_task_get_cancellable (task), on_jail_launched, task);
 }
 
 static void
@@ -214,10 +406,14 @@ firecracker_launch_async (const VmmBootSpec   *spec,
   LaunchData *data = g_new0 (LaunchData, 1);
   GError *error = NULL;
   VmmProcess *process;
-  Firecracker *fc;
   int log_fd;
 
   g_task_set_task_data (task, data, (GDestroyNotify) launch_data_free);
+  data->vm_name = g_strdup (spec->vm_name);
+  data->runtime_dir = g_strdup (spec->runtime_dir);
+  if (spec->jailed)
+    return launch_jailed (g_steal_pointer (&task), spec);
+
   /* Until PUT /logger, Firecracker logs to stdout, beside the serial
    * console: both go to console.log. */
   log_fd = open (log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
@@ -237,12 +433,7 @@ firecracker_launch_async (const VmmBootSpec   *spec,
     }
   g_info ("VM %s: started %s as pid %d", spec->vm_name, spec->binary,
           vmm_process_get_pid (process));
-
-  fc = g_new0 (Firecracker, 1);
-  fc->client = client_for (spec->runtime_dir);
-  data->instance = vmm_instance_new (&vmm_driver_firecracker, process, spec->runtime_dir, fc);
-  firecracker_client_wait_ready_async (fc->client, READY_TIMEOUT_MS, process_alive, process,
-                                       cancellable, on_ready, g_steal_pointer (&task));
+  wait_until_ready (g_steal_pointer (&task), process, spec->runtime_dir, FALSE);
 }
 
 static VmmInstance *
@@ -363,30 +554,56 @@ firecracker_configure_async (VmmInstance         *instance,
 {
   Sequence *seq;
   GTask *task = sequence_new (instance, cancellable, callback, user_data, &seq);
+  Firecracker *fc = instance->priv;
   g_autofree char *vmm_log = g_build_filename (spec->state_dir, "vmm.log", NULL);
   g_autofree char *metrics = g_build_filename (spec->state_dir, "metrics.json", NULL);
+  g_autofree char *console = g_build_filename (spec->state_dir, "console.log", NULL);
+  g_autofree char *kernel = g_strdup (spec->kernel_path);
+  g_autofree char *initrd = g_strdup (spec->initrd_path);
+  g_autofree char *image = g_strdup (spec->image_path);
+  g_autofree char *disk = g_strdup (spec->disk_path);
+  g_autofree char *vsock = g_strdup (VSOCK_SOCKET);
   g_autofree char *rootfs_path = firecracker_config_drive_path ("rootfs");
   g_autofree char *disk_path = firecracker_config_drive_path ("disk");
   g_autofree char *net_path = firecracker_config_network_path ("eth0");
 
-  /* Fresh files each boot: Firecracker appends to what it finds. */
-  g_unlink (vmm_log);
-  g_unlink (metrics);
+  if (instance->jailed)
+    {
+      /* Everything was linked into the jail under its base name. */
+      char **paths[] = { &vmm_log, &metrics, &console, &kernel, &initrd, &image, &disk, &vsock };
+
+      for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+        if (*paths[i] != NULL)
+          {
+            char *jailed = helper_jail_path (*paths[i]);
+            g_free (*paths[i]);
+            *paths[i] = jailed;
+          }
+    }
+  else
+    {
+      /* Fresh files each boot: Firecracker appends to what it finds. (A
+       * jailed launch made them fresh before linking them in.) */
+      g_unlink (vmm_log);
+      g_unlink (metrics);
+    }
   add_request (seq, "PUT", "/logger", firecracker_config_logger (vmm_log, TRUE, FALSE));
   add_request (seq, "PUT", "/metrics", firecracker_config_metrics (metrics));
+  /* A jailed Firecracker's stdout is /dev/null: the serial console goes to
+   * a file instead, where the API allows it. */
+  if (instance->jailed && fc->has_serial)
+    add_request (seq, "PUT", "/serial", firecracker_config_serial (console));
   add_request (seq, "PUT", "/machine-config",
                firecracker_config_machine (spec->vcpus, (guint) spec->memory_mib));
   add_request (seq, "PUT", "/boot-source",
-               firecracker_config_boot_source (spec->kernel_path, spec->boot_args,
-                                               spec->initrd_path));
+               firecracker_config_boot_source (kernel, spec->boot_args, initrd));
   /* The shared image read-only; the VM's own disk writable. */
   add_request (seq, "PUT", rootfs_path,
-               firecracker_config_drive ("rootfs", spec->image_path, TRUE, spec->image_read_only));
-  add_request (seq, "PUT", disk_path,
-               firecracker_config_drive ("disk", spec->disk_path, FALSE, FALSE));
+               firecracker_config_drive ("rootfs", image, TRUE, spec->image_read_only));
+  add_request (seq, "PUT", disk_path, firecracker_config_drive ("disk", disk, FALSE, FALSE));
   add_request (seq, "PUT", net_path,
                firecracker_config_network_interface ("eth0", spec->tap, spec->mac));
-  add_request (seq, "PUT", "/vsock", firecracker_config_vsock (GUEST_CID, VSOCK_SOCKET));
+  add_request (seq, "PUT", "/vsock", firecracker_config_vsock (GUEST_CID, vsock));
   send_next (task);
 }
 
@@ -644,6 +861,7 @@ firecracker_cleanup (const char *runtime_dir)
 
 const VmmDriver vmm_driver_firecracker = {
   .name = "firecracker",
+  .supports_jail = TRUE,
   .check_async = firecracker_check_async,
   .check_finish = firecracker_check_finish,
   .launch_async = firecracker_launch_async,

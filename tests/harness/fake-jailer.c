@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +23,30 @@
  * UID:GID, exec /<exec name> --id ID <args after -->.
  * It also writes <chroot>/jailer-info (root-owned): its argv and the
  * cgroup it found itself in at its first instruction, which tells the
- * test whether the helper placed it there before exec. */
+ * test whether the helper placed it there before exec.
+ *
+ * Tests whose VMM is a script (the fake Firecracker) need an interpreter
+ * in the jail: when a file fake-jailer.binds sits beside this program,
+ * each of its lines "bind DIR", "bind-rw DIR" or "link PATH TARGET" is
+ * made inside the jail, in a private mount namespace that ends with the
+ * VMM, so nothing of it is visible on the host. */
+
+/* The helper gives the jailer /dev/null as stderr: a test that wants to
+ * see why it failed creates fake-jailer.log beside it. */
+static char log_path[PATH_MAX + 32];
 
 static void
 die (const char *what)
 {
-  fprintf (stderr, "fake-jailer: %s: %s\n", what, strerror (errno));
+  int saved = errno;
+  FILE *log = log_path[0] != '\0' ? fopen (log_path, "ae") : NULL;
+
+  fprintf (stderr, "fake-jailer: %s: %s\n", what, strerror (saved));
+  if (log != NULL)
+    {
+      fprintf (log, "fake-jailer: %s: %s\n", what, strerror (saved));
+      fclose (log);
+    }
   exit (1);
 }
 
@@ -73,6 +92,68 @@ write_info (int root_fd, int argc, char **argv)
   fclose (out);
 }
 
+/* mkdir -p of @path below @root (root-owned 0755 directories). */
+static void
+make_dirs (const char *root, const char *path)
+{
+  char buf[PATH_MAX * 2 + 1];
+
+  snprintf (buf, sizeof buf, "%s%s", root, path);
+  for (char *p = buf + strlen (root) + 1; ; p++)
+    if (*p == '/' || *p == '\0')
+      {
+        char saved = *p;
+
+        *p = '\0';
+        /* chmod: the helper runs the jailer with umask 077. */
+        if (mkdir (buf, 0755) == 0 ? chmod (buf, 0755) < 0 : errno != EEXIST)
+          die (buf);
+        *p = saved;
+        if (saved == '\0')
+          break;
+      }
+}
+
+static void
+apply_binds (const char *chroot_dir)
+{
+  char self[PATH_MAX], conf[PATH_MAX + 32], line[PATH_MAX * 2], target[PATH_MAX * 2 + 1];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  FILE *f;
+
+  if (n < 0)
+    die ("readlink /proc/self/exe");
+  self[n] = '\0';
+  snprintf (conf, sizeof conf, "%s/fake-jailer.binds", dirname (self));
+  f = fopen (conf, "re");
+  if (f == NULL)
+    return;
+  if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    die ("a private mount namespace");
+  while (fgets (line, sizeof line, f) != NULL)
+    {
+      char what[16], a[PATH_MAX], b[PATH_MAX];
+      int fields = sscanf (line, "%15s %4095s %4095s", what, a, b);
+
+      if (fields < 2)
+        continue;
+      snprintf (target, sizeof target, "%s%s", chroot_dir, a);
+      if (strcmp (what, "link") == 0 && fields == 3)
+        {
+          if (symlink (b, target) < 0 && errno != EEXIST)
+            die (target);
+          continue;
+        }
+      make_dirs (chroot_dir, a);
+      if (mount (a, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die (target);
+      if (strcmp (what, "bind") == 0 &&
+          mount (NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+        die (target);
+    }
+  fclose (f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -82,6 +163,13 @@ main (int argc, char **argv)
   char chroot_dir[PATH_MAX], exec_copy[PATH_MAX], exec_name[NAME_MAX + 1], pid_name[NAME_MAX + 8];
   char **vmm_argv;
   int root_fd, n = 0;
+
+  if (realpath ("/proc/self/exe", exec_copy) != NULL)
+    {
+      snprintf (log_path, sizeof log_path, "%s/fake-jailer.log", dirname (exec_copy));
+      if (access (log_path, W_OK) != 0)
+        log_path[0] = '\0';
+    }
 
   for (int i = 1; i < argc; i++)
     {
@@ -125,6 +213,7 @@ main (int argc, char **argv)
   copy_exec (exec_file, root_fd, exec_name, (uid_t) uid, (gid_t) gid);
   if (fchmod (root_fd, 0700) < 0 || fchown (root_fd, (uid_t) uid, (gid_t) gid) < 0)
     die ("handing the chroot to the user");
+  apply_binds (chroot_dir);
 
   if (new_pid_ns)
     {
