@@ -39,6 +39,8 @@ struct _BangerCommandGroup {
 
 extern const BangerCommandGroup banger_vm_group;
 extern const BangerCommandGroup banger_daemon_group;
+extern const BangerCommandGroup banger_image_group;   /* cmd-image.c */
+extern const BangerCommandGroup banger_kernel_group;  /* cmd-image.c */
 
 int      banger_group_dispatch      (const BangerCommandGroup *group,
                                      int                       argc,

@@ -16,6 +16,8 @@
 
 static const BangerCommandGroup *const groups[] = {
   &banger_vm_group,
+  &banger_image_group,
+  &banger_kernel_group,
   &banger_daemon_group,
 };
 

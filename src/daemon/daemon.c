@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "fs-util.h"
+#include "image-registry.h"
 #include "vm-object.h"
 
 Daemon *
@@ -36,6 +37,7 @@ daemon_free (Daemon *daemon)
   /* Objects go before the manager that exports them. */
   g_hash_table_unref (daemon->vms);
   g_hash_table_unref (daemon->creating);
+  g_clear_pointer (&daemon->images, image_registry_free);
   if (daemon->manager != NULL)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
   g_clear_object (&daemon->manager);
@@ -103,6 +105,9 @@ daemon_export (Daemon           *daemon,
 
   for (guint i = 0; i < records->len; i++)
     daemon_add_vm (daemon, g_steal_pointer (&records->pdata[i]));
+  daemon->images = image_registry_new (daemon, error);
+  if (daemon->images == NULL)
+    return FALSE;
 
   g_dbus_object_manager_server_set_connection (daemon->object_manager, connection);
   sweep_leftovers (daemon);

@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 #define DAEMON_VM_PATH      DAEMON_OBJECT_PATH "/vm"
 
 typedef struct _VmObject VmObject;
+typedef struct _ImageRegistry ImageRegistry;
 
 typedef struct {
   GDBusConnection           *connection;
@@ -23,6 +24,7 @@ typedef struct {
   Store                     *store;
   GHashTable                *vms;         /* name → VmObject */
   GHashTable                *creating;    /* name → address, while CreateVM works */
+  ImageRegistry             *images;      /* image-registry.c */
   char                      *config_path;
   char                      *state_dir;
   HostResources              host;

@@ -13,6 +13,7 @@
 #include "boot-config.h"
 #include "boot-defaults.h"
 #include "fs-util.h"
+#include "image-registry.h"
 #include "vm-disk.h"
 #include "vm-network.h"
 #include "vm-object.h"
@@ -175,6 +176,14 @@ apply_boot_options (VmRecord    *record,
           const char *path = g_variant_get_string (value, NULL);
           gboolean is_image = g_str_equal (key, "Image");
 
+          /* An image name: resolve_image() looks it up. A relative path
+           * is neither, and is refused below as a path. */
+          if (is_image && path[0] != '\0' && strchr (path, '/') == NULL)
+            {
+              replace_str (&record->image_path, path);
+              g_variant_unref (value);
+              continue;
+            }
           ok = path[0] != '\0' &&
                boot_defaults_check_file_path (is_image ? _("image") : _("kernel"), path, error);
           if (ok)
@@ -187,6 +196,40 @@ apply_boot_options (VmRecord    *record,
     }
   *out_sizes = g_variant_ref_sink (g_variant_builder_end (&sizes));
   return ok;
+}
+
+/* Image by name (or, with none given or configured, the image named
+ * "default" when there is one): its file, and its kernel's ELF vmlinux
+ * unless the call names a kernel. */
+static gboolean
+resolve_image (Daemon      *daemon,
+               VmRecord    *record,
+               GVariant    *options,
+               GError     **error)
+{
+  const char *name = record->image_path;
+  const ImageRecord *image;
+  const KernelRecord *kernel;
+
+  if (name[0] == '/')
+    return TRUE;
+  if (name[0] == '\0')
+    name = "default";
+  image = image_registry_lookup (daemon->images, name);
+  if (image == NULL && record->image_path[0] == '\0')
+    return TRUE;
+  if (image == NULL)
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_FOUND,
+                   _("There is no image named “%s”; see 'banger image list', or give an "
+                     "absolute path"), name);
+      return FALSE;
+    }
+  kernel = image_registry_lookup_kernel (daemon->images, image->kernel_id);
+  if (kernel != NULL && !g_variant_lookup (options, "Kernel", "&s", NULL))
+    replace_str (&record->kernel_path, kernel->vmlinux_path);
+  replace_str (&record->image_path, image->path);
+  return TRUE;
 }
 
 /* Picks the VM's address: the lowest free one, skipping every VM's and
@@ -271,6 +314,7 @@ prepare_record (Daemon        *daemon,
   replace_str (&record->kernel_path, defaults->kernel);
   record->nat = defaults->nat;
   if (!apply_boot_options (record, options, out_copy_image, &sizes, error) ||
+      !resolve_image (daemon, record, options, error) ||
       !vm_settings_apply_options (&record->settings, sizes,
                                   VM_SETTING_VCPUS | VM_SETTING_MEMORY_MIB | VM_SETTING_DISK_BYTES,
                                   NULL, error) ||
@@ -377,6 +421,31 @@ handle_get_vm (BangerManager1        *manager,
 }
 
 static gboolean
+handle_build_image (BangerManager1        *manager,
+                    GDBusMethodInvocation *invocation,
+                    const char            *name,
+                    GVariant              *options,
+                    Daemon                *daemon)
+{
+  g_autoptr(BangerOp) op = banger_op_begin (invocation);
+
+  image_registry_handle_build (daemon->images, name, options, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_image (BangerManager1        *manager,
+                  GDBusMethodInvocation *invocation,
+                  const char            *name,
+                  Daemon                *daemon)
+{
+  g_autoptr(BangerOp) op = banger_op_begin (invocation);
+
+  image_registry_handle_get (daemon->images, name, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_shutdown (BangerManager1        *manager,
                  GDBusMethodInvocation *invocation,
                  Daemon                *daemon)
@@ -401,4 +470,6 @@ manager_export (Daemon *daemon)
   g_signal_connect (daemon->manager, "handle-create-vm", G_CALLBACK (handle_create_vm), daemon);
   g_signal_connect (daemon->manager, "handle-get-vm", G_CALLBACK (handle_get_vm), daemon);
   g_signal_connect (daemon->manager, "handle-shutdown", G_CALLBACK (handle_shutdown), daemon);
+  g_signal_connect (daemon->manager, "handle-build-image", G_CALLBACK (handle_build_image), daemon);
+  g_signal_connect (daemon->manager, "handle-get-image", G_CALLBACK (handle_get_image), daemon);
 }

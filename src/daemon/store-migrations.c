@@ -68,6 +68,20 @@ static const char *const migrations[] = {
   "CREATE UNIQUE INDEX vms_ipv4 ON vms (ipv4);"
   "CREATE UNIQUE INDEX vms_mac ON vms (mac);"
   "CREATE UNIQUE INDEX vms_tap ON vms (tap);",
+
+  /* 4: the image and kernel registry. A kernel is its bzImage's sha256,
+   * with the ELF vmlinux and the modules tree unpacked beside it; an image
+   * is a name for an ext4 file, and several names may share one file. */
+  "ALTER TABLE kernels ADD COLUMN release TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE kernels ADD COLUMN vmlinux_path TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE kernels ADD COLUMN modules_path TEXT NOT NULL DEFAULT '';"
+  "CREATE UNIQUE INDEX kernels_sha256 ON kernels (sha256);"
+  "ALTER TABLE images ADD COLUMN size INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE images ADD COLUMN overlay_capable INTEGER NOT NULL DEFAULT 1"
+  "  CHECK (overlay_capable IN (0, 1));"
+  "ALTER TABLE images ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+  "CREATE INDEX images_sha256 ON images (sha256);"
+  "CREATE INDEX images_kernel ON images (kernel_id);",
 };
 
 int

@@ -264,6 +264,20 @@ store_close (Store *store)
   g_free (store);
 }
 
+sqlite3 *
+store_private_db (Store *store)
+{
+  return store->db;
+}
+
+gboolean
+store_private_fail (Store       *store,
+                    const char  *doing,
+                    GError     **error)
+{
+  return set_sqlite_error (error, store, doing);
+}
+
 const char *
 store_get_path (Store *store)
 {

@@ -1,0 +1,595 @@
+/* cmd-image.c: 'banger image …' and 'banger kernel …': building, listing,
+ * showing and deleting registered images, and listing their kernels. The
+ * build's Job1 is shown as a progress bar; Ctrl-C cancels it. */
+#define G_LOG_DOMAIN "banger-client-image"
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+
+#include "banger-error.h"
+#include "banger-names.h"
+#include "banger-size.h"
+#include "cmd-vm.h"
+#include "command.h"
+#include "daemon-connection.h"
+#include "job-watch.h"
+#include "output.h"
+
+#define IMAGE_PATH_BASE "/dev/banger/Daemon1/image"
+
+static int
+image_fail (GError     *error,
+            const char *name)
+{
+  banger_error_explain (error);
+  if (g_error_matches (error, BANGER_ERROR, BANGER_ERROR_NOT_FOUND) && name != NULL)
+    banger_error_add_hint (error, _("see 'banger image list'"));
+  return banger_fail (error);
+}
+
+/* The image and kernel proxies the ObjectManager holds, sorted by name. */
+static gint
+compare_images (gconstpointer a,
+                gconstpointer b)
+{
+  return g_strcmp0 (banger_image1_get_name (*(BangerImage1 **) a),
+                    banger_image1_get_name (*(BangerImage1 **) b));
+}
+
+static GPtrArray *
+list_images (BangerDaemon *daemon)
+{
+  GPtrArray *images = g_ptr_array_new_with_free_func (g_object_unref);
+  GList *objects = g_dbus_object_manager_get_objects (daemon->objects);
+
+  for (GList *l = objects; l != NULL; l = l->next)
+    {
+      BangerImage1 *image = banger_object_get_image1 (BANGER_OBJECT (l->data));
+
+      if (image != NULL)
+        g_ptr_array_add (images, image);
+    }
+  g_list_free_full (objects, g_object_unref);
+  g_ptr_array_sort (images, compare_images);
+  return images;
+}
+
+static BangerKernel1 *
+find_kernel (BangerDaemon *daemon,
+             const char   *path)
+{
+  g_autoptr(GDBusObject) object = g_dbus_object_manager_get_object (daemon->objects, path);
+
+  return object != NULL ? banger_object_get_kernel1 (BANGER_OBJECT (object)) : NULL;
+}
+
+static JsonNode *
+image_to_json (BangerDaemon *daemon,
+               BangerImage1 *image)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(BangerKernel1) kernel = find_kernel (daemon, banger_image1_get_kernel (image));
+  g_autofree char *created = banger_format_time_iso (banger_image1_get_created_at (image));
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, banger_image1_get_name (image));
+  json_builder_set_member_name (b, "digest");
+  json_builder_add_string_value (b, banger_image1_get_digest (image));
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, banger_image1_get_path (image));
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64) banger_image1_get_size (image));
+  json_builder_set_member_name (b, "kernel_release");
+  json_builder_add_string_value (b, banger_image1_get_kernel_release (image));
+  banger_json_add_string_or_null (b, "kernel_digest",
+                                  kernel != NULL ? banger_kernel1_get_digest (kernel) : NULL);
+  banger_json_add_string_or_null (b, "kernel_path",
+                                  kernel != NULL ? banger_kernel1_get_path (kernel) : NULL);
+  banger_json_add_string_or_null (b, "kernel_elf_path",
+                                  kernel != NULL ? banger_kernel1_get_elf_path (kernel) : NULL);
+  json_builder_set_member_name (b, "overlay_capable");
+  json_builder_add_boolean_value (b, banger_image1_get_overlay_capable (image));
+  json_builder_set_member_name (b, "source");
+  json_builder_add_string_value (b, banger_image1_get_source (image));
+  json_builder_set_member_name (b, "created_at");
+  json_builder_add_string_value (b, created);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+print_image (BangerDaemon *daemon,
+             BangerImage1 *image)
+{
+  g_autoptr(BangerKernel1) kernel = find_kernel (daemon, banger_image1_get_kernel (image));
+  g_autofree char *size = banger_size_format (banger_image1_get_size (image));
+  g_autofree char *created = banger_format_time_local (banger_image1_get_created_at (image), TRUE);
+  g_autofree char *text = banger_render_fields (
+    _("Name"), banger_image1_get_name (image),
+    _("Digest"), banger_image1_get_digest (image),
+    _("File"), banger_image1_get_path (image),
+    _("Size"), size,
+    _("Kernel"), banger_image1_get_kernel_release (image),
+    _("Kernel file"), kernel != NULL ? banger_kernel1_get_path (kernel) : "-",
+    _("ELF kernel"), kernel != NULL ? banger_kernel1_get_elf_path (kernel) : "-",
+    _("Source"), banger_image1_get_source (image),
+    _("Created"), created,
+    NULL);
+
+  fputs (text, stdout);
+}
+
+/* A build in flight and what the user sees of it (as 'vm start' does). */
+typedef struct {
+  const char     *name;
+  GMainLoop      *loop;
+  BangerJobWatch *watch;
+  gboolean        show_progress;
+  gboolean        line_shown;
+  gboolean        cancel_requested;
+  gboolean        cancel_sent;
+  gboolean        abandoned;
+  char           *path;
+  GError         *error;
+  GCancellable   *cancel_call;
+} BuildRun;
+
+static guint
+terminal_columns (void)
+{
+  struct winsize size;
+
+  if (ioctl (STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+    return size.ws_col;
+  return 80;
+}
+
+static void
+clear_progress (BuildRun *run)
+{
+  if (!run->line_shown)
+    return;
+  fputs ("\r\033[K", stderr);
+  fflush (stderr);
+  run->line_shown = FALSE;
+}
+
+static void
+on_cancel_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (banger_job1_call_cancel_finish (BANGER_JOB1 (source), result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
+    return;
+  banger_error_explain (error);
+  fprintf (stderr, _("banger: Could not cancel: %s\n"), error->message);
+}
+
+static void
+send_cancel (BuildRun *run)
+{
+  BangerJob1 *job = banger_job_watch_get_job (run->watch);
+
+  if (run->cancel_sent || job == NULL)
+    return;
+  run->cancel_sent = TRUE;
+  banger_job1_call_cancel (job, run->cancel_call, on_cancel_done, run);
+}
+
+static void
+on_job_changed (BangerJob1 *job,
+                gpointer    user_data)
+{
+  BuildRun *run = user_data;
+  g_autofree char *label = NULL, *line = NULL;
+
+  if (run->cancel_requested)
+    return send_cancel (run);
+  if (!run->show_progress)
+    return;
+  /* Translators: before the progress bar of 'banger image build', e.g. "Building default". */
+  label = g_strdup_printf (_("Building %s"), run->name);
+  line = banger_format_progress (label, banger_job1_get_progress (job),
+                                 banger_job1_get_step_description (job),
+                                 terminal_columns () - 1);
+  fprintf (stderr, "\r%s\033[K", line);
+  fflush (stderr);
+  run->line_shown = TRUE;
+}
+
+static gboolean
+on_sigint (gpointer user_data)
+{
+  BuildRun *run = user_data;
+
+  clear_progress (run);
+  if (run->cancel_requested)
+    {
+      fprintf (stderr, _("banger: Not waiting any longer; bangerd goes on undoing the build "
+                         "of “%s”.\n"), run->name);
+      run->abandoned = TRUE;
+      g_main_loop_quit (run->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  run->cancel_requested = TRUE;
+  fprintf (stderr, _("banger: Cancelling the build of image “%s”; waiting for bangerd to undo "
+                     "it (press Ctrl-C again to stop waiting)…\n"), run->name);
+  send_cancel (run);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_build_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  BuildRun *run = user_data;
+
+  banger_manager1_call_build_image_finish (BANGER_MANAGER1 (source), &run->path, result, &run->error);
+  g_main_loop_quit (run->loop);
+}
+
+static int
+image_build_run (const BangerCommandGroup *group,
+                 const BangerCommand      *command,
+                 int                       argc,
+                 char                    **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry options[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the new image as JSON"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BangerDaemon) daemon = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(BangerJobWatch) watch = NULL;
+  g_autoptr(GCancellable) cancel_call = NULL;
+  g_autoptr(GDBusObject) object = NULL;
+  g_autofree char *object_path = NULL;
+  BuildRun run = { 0 };
+  guint sigint_id;
+  int status;
+
+  if (!banger_command_parse (group, command, options, &argc, &argv, 0, 1, &status))
+    return status;
+  run.name = argc > 1 ? argv[1] : "default";
+  if (!banger_vm_name_validate (run.name, &error))
+    return banger_usage_error (group, command, _("“%s” is not a valid image name"), run.name);
+  daemon = banger_daemon_connect (&error);
+  if (daemon == NULL)
+    return banger_fail (error);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  cancel_call = g_cancellable_new ();
+  run.loop = loop;
+  run.show_progress = isatty (STDERR_FILENO);
+  run.cancel_call = cancel_call;
+  object_path = banger_object_path_for (IMAGE_PATH_BASE, run.name);
+  watch = banger_job_watch_new (daemon->objects, object_path, on_job_changed, &run);
+  run.watch = watch;
+  sigint_id = g_unix_signal_add (SIGINT, on_sigint, &run);
+  /* A build downloads and unpacks; Ctrl-C is the way out, not a timeout. */
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->manager), G_MAXINT);
+  banger_manager1_call_build_image (daemon->manager, run.name, g_variant_new ("a{sv}", NULL),
+                                    NULL, on_build_done, &run);
+  g_main_loop_run (loop);
+  g_source_remove (sigint_id);
+  g_cancellable_cancel (cancel_call);
+  clear_progress (&run);
+
+  if (run.abandoned)
+    {
+      g_clear_error (&run.error);
+      g_free (run.path);
+      return BANGER_EXIT_INTERRUPTED;
+    }
+  if (run.error != NULL)
+    {
+      g_autoptr(GError) failed = g_steal_pointer (&run.error);
+
+      if (run.cancel_requested)
+        {
+          banger_error_explain (failed);
+          fprintf (stderr, "banger: %s\n", failed->message);
+          return BANGER_EXIT_INTERRUPTED;
+        }
+      if (g_error_matches (failed, BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS))
+        {
+          g_autofree char *hint = g_strdup_printf (_("delete it first with 'banger image delete %s'"),
+                                                   run.name);
+          banger_error_explain (failed);
+          banger_error_add_hint (failed, hint);
+          return banger_fail (failed);
+        }
+      return image_fail (failed, NULL);
+    }
+
+  object = g_dbus_object_manager_get_object (daemon->objects, run.path);
+  g_free (run.path);
+  if (object == NULL || banger_object_peek_image1 (BANGER_OBJECT (object)) == NULL)
+    {
+      g_set_error (&error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                   _("The image “%s” was built but bangerd does not show it"), run.name);
+      return banger_fail (error);
+    }
+  if (json)
+    {
+      g_autoptr(JsonNode) node = image_to_json (daemon, banger_object_peek_image1 (BANGER_OBJECT (object)));
+      banger_json_print (node);
+    }
+  else
+    printf (_("Built image “%s” (kernel %s).\n"), run.name,
+            banger_image1_get_kernel_release (banger_object_peek_image1 (BANGER_OBJECT (object))));
+  return BANGER_EXIT_OK;
+}
+
+static int
+image_list_run (const BangerCommandGroup *group,
+                const BangerCommand      *command,
+                int                       argc,
+                char                    **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry options[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the images as a JSON array"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BangerDaemon) daemon = NULL;
+  g_autoptr(GPtrArray) images = NULL;
+  int status;
+
+  if (!banger_command_parse (group, command, options, &argc, &argv, 0, 0, &status))
+    return status;
+  daemon = banger_daemon_connect (&error);
+  if (daemon == NULL)
+    return banger_fail (error);
+  images = list_images (daemon);
+
+  if (json)
+    {
+      g_autoptr(JsonArray) array = json_array_new ();
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+
+      for (guint i = 0; i < images->len; i++)
+        json_array_add_element (array, image_to_json (daemon, images->pdata[i]));
+      json_node_set_array (node, array);
+      banger_json_print (node);
+      return BANGER_EXIT_OK;
+    }
+  if (images->len == 0)
+    {
+      printf ("%s\n", _("No images. Build one with 'banger image build'."));
+      return BANGER_EXIT_OK;
+    }
+  {
+    g_autoptr(BangerTable) table = banger_table_new (4, _("NAME"), _("KERNEL"), _("SIZE"), _("DIGEST"));
+    g_autofree char *text = NULL;
+
+    for (guint i = 0; i < images->len; i++)
+      {
+        BangerImage1 *image = images->pdata[i];
+        g_autofree char *size = banger_size_format (banger_image1_get_size (image));
+        g_autofree char *digest = g_strndup (banger_image1_get_digest (image), 7 + 12);
+
+        banger_table_add_row (table, banger_image1_get_name (image),
+                              banger_image1_get_kernel_release (image), size, digest);
+      }
+    text = banger_table_render (table);
+    fputs (text, stdout);
+  }
+  return BANGER_EXIT_OK;
+}
+
+static BangerImage1 *
+find_image (BangerDaemon *daemon,
+            const char   *name,
+            GError      **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GDBusObject) object = NULL;
+
+  if (!banger_manager1_call_get_image_sync (daemon->manager, name, &path, NULL, error))
+    return NULL;
+  object = g_dbus_object_manager_get_object (daemon->objects, path);
+  if (object == NULL || banger_object_peek_image1 (BANGER_OBJECT (object)) == NULL)
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_FOUND, _("There is no image named “%s”"), name);
+      return NULL;
+    }
+  return banger_object_get_image1 (BANGER_OBJECT (object));
+}
+
+static int
+image_show_run (const BangerCommandGroup *group,
+                const BangerCommand      *command,
+                int                       argc,
+                char                    **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry options[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the image as JSON"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BangerDaemon) daemon = NULL;
+  g_autoptr(BangerImage1) image = NULL;
+  int status;
+
+  if (!banger_command_parse (group, command, options, &argc, &argv, 1, 1, &status))
+    return status;
+  daemon = banger_daemon_connect (&error);
+  if (daemon == NULL)
+    return banger_fail (error);
+  image = find_image (daemon, argv[1], &error);
+  if (image == NULL)
+    return image_fail (error, argv[1]);
+  if (json)
+    {
+      g_autoptr(JsonNode) node = image_to_json (daemon, image);
+      banger_json_print (node);
+    }
+  else
+    print_image (daemon, image);
+  return BANGER_EXIT_OK;
+}
+
+static int
+image_delete_run (const BangerCommandGroup *group,
+                  const BangerCommand      *command,
+                  int                       argc,
+                  char                    **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BangerDaemon) daemon = NULL;
+  g_autoptr(BangerImage1) image = NULL;
+  int status;
+
+  if (!banger_command_parse (group, command, NULL, &argc, &argv, 1, 1, &status))
+    return status;
+  daemon = banger_daemon_connect (&error);
+  if (daemon == NULL)
+    return banger_fail (error);
+  image = find_image (daemon, argv[1], &error);
+  if (image == NULL || !banger_image1_call_delete_sync (image, NULL, &error))
+    return image_fail (error, argv[1]);
+  printf (_("Deleted image “%s”.\n"), argv[1]);
+  return BANGER_EXIT_OK;
+}
+
+static int
+kernel_list_run (const BangerCommandGroup *group,
+                 const BangerCommand      *command,
+                 int                       argc,
+                 char                    **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry options[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the kernels as a JSON array"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BangerDaemon) daemon = NULL;
+  g_autoptr(BangerTable) table = NULL;
+  g_autoptr(JsonArray) array = json_array_new ();
+  GList *objects;
+  guint n = 0;
+  int status;
+
+  if (!banger_command_parse (group, command, options, &argc, &argv, 0, 0, &status))
+    return status;
+  daemon = banger_daemon_connect (&error);
+  if (daemon == NULL)
+    return banger_fail (error);
+
+  table = banger_table_new (3, _("RELEASE"), _("DIGEST"), _("ELF KERNEL"));
+  objects = g_dbus_object_manager_get_objects (daemon->objects);
+  for (GList *l = objects; l != NULL; l = l->next)
+    {
+      BangerKernel1 *kernel = banger_object_peek_kernel1 (BANGER_OBJECT (l->data));
+      g_autoptr(JsonBuilder) b = NULL;
+      g_autofree char *digest = NULL, *created = NULL;
+
+      if (kernel == NULL)
+        continue;
+      n++;
+      digest = g_strndup (banger_kernel1_get_digest (kernel), 7 + 12);
+      banger_table_add_row (table, banger_kernel1_get_release (kernel), digest,
+                            banger_kernel1_get_elf_path (kernel));
+      b = json_builder_new ();
+      created = banger_format_time_iso (banger_kernel1_get_created_at (kernel));
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "release");
+      json_builder_add_string_value (b, banger_kernel1_get_release (kernel));
+      json_builder_set_member_name (b, "digest");
+      json_builder_add_string_value (b, banger_kernel1_get_digest (kernel));
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, banger_kernel1_get_path (kernel));
+      json_builder_set_member_name (b, "elf_path");
+      json_builder_add_string_value (b, banger_kernel1_get_elf_path (kernel));
+      json_builder_set_member_name (b, "modules_path");
+      json_builder_add_string_value (b, banger_kernel1_get_modules_path (kernel));
+      json_builder_set_member_name (b, "created_at");
+      json_builder_add_string_value (b, created);
+      json_builder_end_object (b);
+      json_array_add_element (array, json_builder_get_root (b));
+    }
+  g_list_free_full (objects, g_object_unref);
+
+  if (json)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+
+      json_node_set_array (node, array);
+      banger_json_print (node);
+    }
+  else if (n == 0)
+    printf ("%s\n", _("No kernels. 'banger image build' registers one with its image."));
+  else
+    {
+      g_autofree char *text = banger_table_render (table);
+      fputs (text, stdout);
+    }
+  return BANGER_EXIT_OK;
+}
+
+static const BangerCommand image_commands[] = {
+  { "build", N_("[NAME]"), N_("Build a small image from Debian packages"),
+    N_("Builds an image named NAME (default: “default”) offline from Debian\n"
+       "packages: the cloud kernel and busybox-static, fetched with apt-get\n"
+       "download into ~/.cache/banger/debs (or taken from the directory set as\n"
+       "[images] debs in the config file). The image has no init: banger's guest\n"
+       "agent runs as PID 1. VMs use the image named “default” when no image is\n"
+       "given or configured. Ctrl-C cancels the build and undoes it."),
+    image_build_run },
+  { "list", NULL, N_("List the registered images"),
+    N_("Lists every registered image with its kernel, size and digest."),
+    image_list_run },
+  { "show", N_("NAME"), N_("Show an image"),
+    N_("Shows an image's file, size, digest, kernel and where it came from."),
+    image_show_run },
+  { "delete", N_("NAME"), N_("Delete an image"),
+    N_("Unregisters an image; its file goes when no other image shares it, and\n"
+       "its kernel when no other image uses it. Refused while a VM boots from it."),
+    image_delete_run },
+  { NULL }
+};
+
+const BangerCommandGroup banger_image_group = {
+  "image",
+  N_("Build, list, show and delete root images"),
+  N_("Root images are read-only ext4 files that VMs boot with their kernel;\n"
+     "banger keeps them content-addressed in ~/.local/share/banger/images."),
+  image_commands,
+};
+
+static const BangerCommand kernel_commands[] = {
+  { "list", NULL, N_("List the registered kernels"),
+    N_("Lists the kernels registered with images: release, digest and the ELF\n"
+       "kernel file Firecracker boots."),
+    kernel_list_run },
+  { NULL }
+};
+
+const BangerCommandGroup banger_kernel_group = {
+  "kernel",
+  N_("List guest kernels"),
+  N_("Guest kernels come with images ('banger image build') and stay while an\n"
+     "image uses them."),
+  kernel_commands,
+};
