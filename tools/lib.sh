@@ -30,6 +30,8 @@ BANGER_PACKAGES=(
     # real guests: the qemu driver and its tests; the guest kernel and
     # busybox come from apt (tests/guest/guest-assets.sh) and need depmod
     qemu-system-x86 kmod
+    # the qemu driver's test packs its guest's initramfs (tests/vm/qemu-driver.sh)
+    cpio
     # images: .deb and cpio (libarchive), ext4 ownership (libext2fs), the
     # ELF kernel inside a bzImage (lz4)
     libarchive-dev libext2fs-dev liblz4-dev

@@ -85,6 +85,17 @@ struct _VmmDriver {
   void          (*cleanup)          (const char *runtime_dir);
 
   void          (*free_priv)        (gpointer priv);
+
+  /* Kernel command-line words the guest needs to find the agent channel
+   * of this driver ("banger.agent=vsock:52", "banger.agent=vport:…"). */
+  const char     *kernel_args;
+
+  /* A stream connected to the guest agent, carrying the agent's bytes
+   * (any handshake of the transport already done). Fails while the guest
+   * is not listening yet; callers retry. */
+  void          (*agent_connect_async)  (VmmInstance *instance, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
+  GIOStream    *(*agent_connect_finish) (GAsyncResult *result, GError **error);
 };
 
 const VmmDriver *vmm_driver_lookup   (const char  *name,
@@ -97,7 +108,38 @@ VmmInstance     *vmm_instance_new    (const VmmDriver *driver,
 void             vmm_instance_free   (VmmInstance     *instance);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmmInstance, vmm_instance_free)
 
+/* Picks the driver for @configured ("auto", "firecracker", "qemu"): auto
+ * is firecracker when @firecracker_binary (a name in PATH or a path) is
+ * found and /dev/kvm is usable, else qemu. @reason (optional) gets a short
+ * sentence saying why, for logs and `banger vm show`. */
+const VmmDriver *vmm_driver_choose   (const char  *configured,
+                                      const char  *firecracker_binary,
+                                      char       **reason,
+                                      GError     **error);
+
 /* The firecracker driver (vmm-firecracker.c). */
 extern const VmmDriver vmm_driver_firecracker;
+
+/* Its agent channel (vmm-firecracker-agent.c): the vsock UDS in the
+ * runtime dir and Firecracker's "CONNECT port" handshake. */
+#define VMM_FIRECRACKER_VSOCK_SOCKET   "vsock.sock"
+#define VMM_FIRECRACKER_AGENT_KERNEL_ARGS "banger.agent=vsock:" G_STRINGIFY (BANGER_AGENT_VSOCK_PORT)
+void       vmm_firecracker_agent_connect_async  (VmmInstance         *instance,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+GIOStream *vmm_firecracker_agent_connect_finish (GAsyncResult        *result,
+                                                 GError             **error);
+/* The same handshake on any connected stream (for tests and the above). */
+void       vmm_firecracker_vsock_handshake_async  (GIOStream           *stream,
+                                                   guint                port,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean   vmm_firecracker_vsock_handshake_finish (GAsyncResult        *result,
+                                                   GError             **error);
+
+/* The qemu driver (vmm-qemu.c): microvm, KVM when usable, else TCG. */
+extern const VmmDriver vmm_driver_qemu;
 
 G_END_DECLS

@@ -876,4 +876,7 @@ const VmmDriver vmm_driver_firecracker = {
   .adopt_finish = firecracker_adopt_finish,
   .cleanup = firecracker_cleanup,
   .free_priv = firecracker_free_priv,
+  .kernel_args = VMM_FIRECRACKER_AGENT_KERNEL_ARGS,
+  .agent_connect_async = vmm_firecracker_agent_connect_async,
+  .agent_connect_finish = vmm_firecracker_agent_connect_finish,
 };

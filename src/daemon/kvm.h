@@ -1,0 +1,17 @@
+/* kvm.h: whether this process can run guests with KVM. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define KVM_DEVICE "/dev/kvm"
+
+/* TRUE when @device (KVM_DEVICE for the real one) opens read-write and
+ * answers KVM_GET_API_VERSION with the stable API (12); else FALSE with
+ * the reason in @error. */
+gboolean kvm_check  (const char  *device,
+                     GError     **error);
+gboolean kvm_usable (GError     **error);
+
+G_END_DECLS

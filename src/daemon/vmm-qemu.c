@@ -1,0 +1,659 @@
+/* vmm-qemu.c: the qemu driver. Launches `qemu-system-x86_64 -M microvm`
+ * paused, by argv as the user (vmm-qemu-args.c builds the command line),
+ * then starts and stops the machine over QMP (qmp-client.c). */
+#define G_LOG_DOMAIN "bangerd-qemu"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "banger-error.h"
+#include "kvm.h"
+#include "qmp-client.h"
+#include "vmm-qemu.h"
+
+#define READY_TIMEOUT_MS    10000
+#define QUIT_TIMEOUT_MS     3000
+#define REAP_TIMEOUT_MS     10000
+#define CONSOLE_TAIL_BYTES  2048
+
+typedef struct {
+  QmpClient *qmp;
+} Qemu;
+
+static void
+qemu_free_priv (gpointer priv)
+{
+  Qemu *qemu = priv;
+
+  if (qemu->qmp != NULL)
+    qmp_client_close (qemu->qmp);
+  g_clear_object (&qemu->qmp);
+  g_free (qemu);
+}
+
+static QmpClient *
+qmp_of (VmmInstance *instance)
+{
+  Qemu *qemu = instance->priv;
+
+  return qemu != NULL ? qemu->qmp : NULL;
+}
+
+/* ---- launch ----------------------------------------------------------------- */
+
+/* The last lines qemu and the guest wrote: why a launch failed. */
+static char *
+console_tail (const char *state_dir)
+{
+  g_autofree char *path = g_build_filename (state_dir, "console.log", NULL);
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  const char *start;
+
+  if (!g_file_get_contents (path, &text, &length, NULL) || length == 0)
+    return g_strdup (_("(console.log is empty)"));
+  start = length > CONSOLE_TAIL_BYTES ? text + length - CONSOLE_TAIL_BYTES : text;
+  return g_utf8_make_valid (g_strstrip ((char *) start), -1);
+}
+
+typedef struct {
+  VmmInstance *instance;
+  char        *state_dir;
+  char        *qmp_path;
+  gint64       deadline;
+  guint        delay_ms;
+  GError      *error;
+} LaunchData;
+
+static void
+launch_data_free (LaunchData *data)
+{
+  vmm_instance_free (data->instance);
+  g_free (data->state_dir);
+  g_free (data->qmp_path);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+on_failed_launch_reaped (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  g_autofree char *tail = NULL;
+
+  vmm_process_wait_finish (data->instance->process, result, NULL);
+  if (g_error_matches (data->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&data->error));
+      return;
+    }
+  tail = console_tail (data->state_dir);
+  g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_FAILED,
+                           _("QEMU did not come up: %s; its console said:\n%s"),
+                           data->error->message, tail);
+}
+
+/* Nothing outlives a failed launch: end the process and reap it first. */
+static void
+launch_fail (GTask  *task,
+             GError *error)
+{
+  LaunchData *data = g_task_get_task_data (task);
+
+  data->error = error;
+  vmm_process_signal (data->instance->process, SIGKILL, NULL);
+  vmm_process_wait_async (data->instance->process, REAP_TIMEOUT_MS, on_failed_launch_reaped,
+                          task);
+}
+
+static void try_connect (GTask *task);
+
+static gboolean
+on_retry (gpointer user_data)
+{
+  try_connect (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_qmp_connected (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  QmpClient *qmp = qmp_client_connect_finish (result, &error);
+
+  if (qmp != NULL)
+    {
+      ((Qemu *) data->instance->priv)->qmp = qmp;
+      g_task_return_pointer (task, g_steal_pointer (&data->instance),
+                             (GDestroyNotify) vmm_instance_free);
+      g_object_unref (task);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return launch_fail (task, g_steal_pointer (&error));
+  if (vmm_process_has_exited (data->instance->process))
+    return launch_fail (task, g_error_new_literal (BANGER_ERROR, BANGER_ERROR_FAILED,
+                                                   _("it exited")));
+  if (g_get_monotonic_time () > data->deadline)
+    return launch_fail (task, g_error_new (BANGER_ERROR, BANGER_ERROR_FAILED,
+                                           _("its QMP socket did not answer within %u ms (%s)"),
+                                           READY_TIMEOUT_MS, error->message));
+  /* Not listening yet: try again soon, backing off. */
+  g_timeout_add (data->delay_ms, on_retry, task);
+  data->delay_ms = MIN (data->delay_ms * 2, 200);
+}
+
+static void
+try_connect (GTask *task)
+{
+  LaunchData *data = g_task_get_task_data (task);
+
+  qmp_client_connect_async (data->qmp_path, g_task_get_cancellable (task), on_qmp_connected,
+                            task);
+}
+
+static void
+qemu_launch_async (const VmmBootSpec   *spec,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autofree char *log_path = g_build_filename (spec->state_dir, "console.log", NULL);
+  g_autoptr(GError) kvm_error = NULL;
+  g_auto(GStrv) argv = NULL;
+  LaunchData *data = g_new0 (LaunchData, 1);
+  GError *error = NULL;
+  VmmProcess *process;
+  gboolean kvm;
+  int log_fd;
+
+  g_task_set_task_data (task, data, (GDestroyNotify) launch_data_free);
+  /* A launched process is handed over even if the caller cancelled late:
+   * dropping it would leave qemu running unseen. */
+  g_task_set_check_cancellable (task, FALSE);
+  data->state_dir = g_strdup (spec->state_dir);
+  data->qmp_path = g_build_filename (spec->runtime_dir, QEMU_QMP_SOCKET, NULL);
+  kvm = kvm_usable (&kvm_error);
+  if (!kvm)
+    g_info ("VM %s: %s; using TCG", spec->vm_name, kvm_error->message);
+  argv = qemu_build_argv (spec, kvm, kvm ? 0 : qemu_host_tsc_khz ());
+
+  /* qemu's own messages go beside the serial console. */
+  log_fd = open (log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (log_fd < 0)
+    {
+      int saved = errno;
+      g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_FAILED,
+                               _("Cannot open %s: %s"), log_path, g_strerror (saved));
+      g_object_unref (task);
+      return;
+    }
+  process = vmm_process_spawn ((const char * const *) argv, spec->runtime_dir, log_fd, &error);
+  close (log_fd);
+  if (process == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  g_info ("VM %s: started %s (%s) as pid %d", spec->vm_name, spec->binary,
+          kvm ? "KVM" : "TCG", vmm_process_get_pid (process));
+  data->instance = vmm_instance_new (&vmm_driver_qemu, process, spec->runtime_dir,
+                                     g_new0 (Qemu, 1));
+  data->deadline = g_get_monotonic_time () + READY_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+  data->delay_ms = 10;
+  try_connect (task);
+}
+
+static VmmInstance *
+qemu_launch_finish (GAsyncResult  *result,
+                    GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- status, configure, boot -------------------------------------------------- */
+
+/* Completes with the "status" of query-status. */
+static void
+query_status_async (QmpClient           *qmp,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data);
+
+static void
+on_status (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+  const char *status = NULL;
+
+  reply = qmp_client_execute_finish (QMP_CLIENT (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (JSON_NODE_HOLDS_OBJECT (reply))
+    status = json_object_get_string_member_with_default (json_node_get_object (reply),
+                                                         "status", NULL);
+  g_task_return_pointer (task, g_strdup (status != NULL ? status : "?"), g_free);
+}
+
+static void
+query_status_async (QmpClient           *qmp,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  qmp_client_execute_async (qmp, "query-status", NULL, cancellable, on_status, task);
+}
+
+/* Returns the status; an error when it is not one of @wanted. */
+static char *
+status_check (GAsyncResult  *result,
+              const char    *when,
+              const char   **wanted,
+              GError       **error)
+{
+  g_autofree char *status = g_task_propagate_pointer (G_TASK (result), error);
+
+  if (status == NULL)
+    return NULL;
+  if (!g_strv_contains (wanted, status))
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                   _("QEMU reports status “%s” %s"), status, when);
+      return NULL;
+    }
+  return g_steal_pointer (&status);
+}
+
+static void
+on_configured_status (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  const char *wanted[] = { "prelaunch", "paused", NULL };
+  g_autofree char *status = NULL;
+  GError *error = NULL;
+
+  status = status_check (result, _("before the boot (expected it paused)"), wanted, &error);
+  if (status == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+qemu_configure_async (VmmInstance         *instance,
+                      const VmmBootSpec   *spec,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  /* Everything is on the command line already; only check it waits. */
+  query_status_async (qmp_of (instance), cancellable, on_configured_status, task);
+}
+
+static gboolean
+qemu_bool_finish (GAsyncResult  *result,
+                  GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_running_status (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  const char *wanted[] = { "running", NULL };
+  g_autofree char *status = NULL;
+  GError *error = NULL;
+
+  status = status_check (result, _("instead of “running”"), wanted, &error);
+  if (status == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_cont (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GTask *task = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  reply = qmp_client_execute_finish (QMP_CLIENT (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* Running is what qemu says after the start, not what we assume. */
+  query_status_async (QMP_CLIENT (source), g_task_get_cancellable (task), on_running_status,
+                      task);
+}
+
+static void
+qemu_boot_async (VmmInstance         *instance,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  qmp_client_execute_async (qmp_of (instance), "cont", NULL, cancellable, on_cont, task);
+}
+
+/* ---- shutdown: power button, then quit, then SIGKILL ----------------------------- */
+
+typedef struct {
+  VmmInstance *instance;    /* not owned */
+  guint        timeout_ms;
+  GError      *error;
+} Shutdown;
+
+static void
+shutdown_free (Shutdown *sd)
+{
+  g_clear_error (&sd->error);
+  g_free (sd);
+}
+
+static void
+shutdown_done (GTask *task)
+{
+  Shutdown *sd = g_task_get_task_data (task);
+  QmpClient *qmp = qmp_of (sd->instance);
+
+  if (qmp != NULL)
+    qmp_client_close (qmp);
+  if (sd->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&sd->error));
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+on_killed_exit (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GTask *task = user_data;
+  Shutdown *sd = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!vmm_process_wait_finish (sd->instance->process, result, &error) && error != NULL)
+    g_warning ("Waiting for the killed VMM: %s", error->message);
+  shutdown_done (task);
+}
+
+static void
+kill_and_wait (GTask *task)
+{
+  Shutdown *sd = g_task_get_task_data (task);
+
+  vmm_process_signal (sd->instance->process, SIGKILL, NULL);
+  /* SIGKILL cannot be ignored; the wait is only for the exit to be seen. */
+  vmm_process_wait_async (sd->instance->process, REAP_TIMEOUT_MS, on_killed_exit, task);
+}
+
+static void
+on_quit_exit (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  Shutdown *sd = g_task_get_task_data (task);
+
+  if (vmm_process_wait_finish (sd->instance->process, result, NULL))
+    return shutdown_done (task);
+  g_message ("QEMU did not quit within %u ms; killing it", QUIT_TIMEOUT_MS);
+  kill_and_wait (task);
+}
+
+static void
+on_quit (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GTask *task = user_data;
+  Shutdown *sd = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* qemu may close the connection before its reply: the exit is the answer. */
+  reply = qmp_client_execute_finish (QMP_CLIENT (source), result, &error);
+  if (reply == NULL)
+    g_debug ("quit: %s", error->message);
+  vmm_process_wait_async (sd->instance->process, QUIT_TIMEOUT_MS, on_quit_exit, task);
+}
+
+static void
+on_graceful_exit (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  Shutdown *sd = g_task_get_task_data (task);
+
+  if (vmm_process_wait_finish (sd->instance->process, result, NULL))
+    return shutdown_done (task);
+  g_message ("The guest did not power off within %u ms; telling QEMU to quit",
+             sd->timeout_ms);
+  qmp_client_execute_async (qmp_of (sd->instance), "quit", NULL, NULL, on_quit, task);
+}
+
+static void
+on_powerdown (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  Shutdown *sd = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = qmp_client_execute_finish (QMP_CLIENT (source), result, &error);
+  if (reply == NULL && !vmm_process_has_exited (sd->instance->process))
+    {
+      g_message ("%s", error->message);   /* it is killed instead: no failure */
+      return kill_and_wait (task);
+    }
+  vmm_process_wait_async (sd->instance->process, sd->timeout_ms, on_graceful_exit, task);
+}
+
+static void
+qemu_shutdown_async (VmmInstance         *instance,
+                     guint                timeout_ms,
+                     gboolean             force,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+  Shutdown *sd = g_new0 (Shutdown, 1);
+  QmpClient *qmp = qmp_of (instance);
+
+  sd->instance = instance;
+  sd->timeout_ms = timeout_ms;
+  g_task_set_task_data (task, sd, (GDestroyNotify) shutdown_free);
+  if (force || timeout_ms == 0 || qmp == NULL || qmp_client_is_closed (qmp) ||
+      vmm_process_has_exited (instance->process))
+    return kill_and_wait (task);
+  /* The ACPI power button; the guest's acpid or agent powers off. */
+  qmp_client_execute_async (qmp, "system_powerdown", NULL, NULL, on_powerdown, task);
+}
+
+/* ---- adopt after a restart -------------------------------------------------- */
+
+static void
+on_adopt_status (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  const char *wanted[] = { "running", NULL };
+  g_autofree char *status = NULL;
+  GError *error = NULL;
+
+  status = status_check (result, _("instead of “running”"), wanted, &error);
+  if (status == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&data->instance),
+                         (GDestroyNotify) vmm_instance_free);
+}
+
+static void
+on_adopt_connected (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  QmpClient *qmp = qmp_client_connect_finish (result, &error);
+
+  if (qmp == NULL)
+    {
+      g_prefix_error (&error, _("QEMU's QMP socket does not answer: "));
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  ((Qemu *) data->instance->priv)->qmp = qmp;
+  query_status_async (qmp, NULL, on_adopt_status, task);
+}
+
+static void
+qemu_adopt_async (VmmProcess          *process,
+                  const char          *runtime_dir,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+  LaunchData *data = g_new0 (LaunchData, 1);
+  g_autofree char *qmp_path = g_build_filename (runtime_dir, QEMU_QMP_SOCKET, NULL);
+
+  data->instance = vmm_instance_new (&vmm_driver_qemu, process, runtime_dir, g_new0 (Qemu, 1));
+  g_task_set_task_data (task, data, (GDestroyNotify) launch_data_free);
+  qmp_client_connect_async (qmp_path, NULL, on_adopt_connected, task);
+}
+
+/* ---- the agent channel, cleanup ------------------------------------------------ */
+
+static void
+on_agent_connected (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  GSocketConnection *connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source),
+                                                                  result, &error);
+
+  if (connection == NULL)
+    {
+      g_prefix_error (&error, _("Cannot connect to the agent channel: "));
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, connection, g_object_unref);
+}
+
+/* qemu's chardev serves one connection at a time; a second one waits in
+ * the backlog until the first closes. */
+static void
+qemu_agent_connect_async (VmmInstance         *instance,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autofree char *path = g_build_filename (instance->runtime_dir, QEMU_AGENT_SOCKET, NULL);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), cancellable,
+                                 on_agent_connected, task);
+}
+
+static GIOStream *
+qemu_agent_connect_finish (GAsyncResult  *result,
+                           GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* qemu unlinks its sockets on a clean exit, not when killed. */
+static void
+qemu_cleanup (const char *runtime_dir)
+{
+  const char *names[] = { QEMU_QMP_SOCKET, QEMU_AGENT_SOCKET };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (runtime_dir, names[i], NULL);
+
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_warning ("Cannot remove %s: %s", path, g_strerror (errno));
+    }
+}
+
+const VmmDriver vmm_driver_qemu = {
+  .name = "qemu",
+  .check_async = qemu_check_async,
+  .check_finish = qemu_check_finish,
+  .launch_async = qemu_launch_async,
+  .launch_finish = qemu_launch_finish,
+  .configure_async = qemu_configure_async,
+  .configure_finish = qemu_bool_finish,
+  .boot_async = qemu_boot_async,
+  .boot_finish = qemu_bool_finish,
+  .shutdown_async = qemu_shutdown_async,
+  .shutdown_finish = qemu_bool_finish,
+  .adopt_async = qemu_adopt_async,
+  .adopt_finish = qemu_launch_finish,
+  .cleanup = qemu_cleanup,
+  .free_priv = qemu_free_priv,
+  .kernel_args = QEMU_AGENT_KERNEL_ARGS,
+  .agent_connect_async = qemu_agent_connect_async,
+  .agent_connect_finish = qemu_agent_connect_finish,
+};
