@@ -52,7 +52,9 @@ DATA_FILES = {
 }
 # Programs: the CLI on $PATH, the daemon and the helper are only started by
 # D-Bus activation, so they live in libexecdir.
-PROGRAMS = {'banger': 'bindir', 'bangerd': 'libexecdir', 'banger-helper': 'libexecdir'}
+PROGRAMS = {'banger': 'bindir', 'bangerd': 'libexecdir', 'banger-helper': 'libexecdir',
+            # packed into guests' initramfs by bangerd
+            'banger-init': 'libexecdir'}
 # Installed files that start a program; their Exec lines must name it.
 LAUNCHERS = {'dev.banger.Daemon1.service': 'Exec', 'dev.banger.Helper1.service': 'Exec',
              'banger-helper.service': 'ExecStart', 'bangerd.service': 'ExecStart'}
