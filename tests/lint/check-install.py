@@ -54,7 +54,7 @@ DATA_FILES = {
 # D-Bus activation, so they live in libexecdir.
 PROGRAMS = {'banger': 'bindir', 'bangerd': 'libexecdir', 'banger-helper': 'libexecdir',
             # packed into guests' initramfs by bangerd
-            'banger-init': 'libexecdir'}
+            'banger-agent': 'libexecdir', 'banger-init': 'libexecdir'}
 # Installed files that start a program; their Exec lines must name it.
 LAUNCHERS = {'dev.banger.Daemon1.service': 'Exec', 'dev.banger.Helper1.service': 'Exec',
              'banger-helper.service': 'ExecStart', 'bangerd.service': 'ExecStart'}

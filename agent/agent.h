@@ -1,0 +1,87 @@
+/* agent.h: state shared by the guest agent's parts: the host connection,
+ * the running execs and the options it was started with. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent-wire.h"
+
+#define LOG(...) agent_log (__VA_ARGS__)
+
+typedef enum {
+  TRANSPORT_UNIX,
+  TRANSPORT_VSOCK,
+  TRANSPORT_VPORT,
+} TransportKind;
+
+typedef struct Exec Exec;
+struct Exec {
+  Exec *next;
+  uint32_t id;
+  pid_t pid;          /* also the process group: the child calls setsid() */
+  int in_fd;          /* -1 once closed (or when no stdin was asked for) */
+  int out_fd, err_fd; /* -1 after EOF */
+  int status_fd;      /* close-on-exec pipe: carries errno if exec failed */
+  bool want_stdin;
+  bool stdin_eof;     /* the host sent STDIN_EOF */
+  AgentWireBuf stdin_buf;
+  uint32_t stdin_room;    /* stdin credit the host still holds */
+  uint32_t stdin_ungranted; /* written to the pipe, not yet granted back */
+  uint64_t out_window;    /* stdout+stderr credit the host gave us */
+  bool reaped;
+  int wstatus;
+  int exec_errno;
+};
+
+typedef struct {
+  TransportKind kind;
+  const char *address;     /* socket path, vport name or vsock port */
+  bool pid1;
+  bool test_no_poweroff;
+
+  int listen_fd;           /* unix/vsock; -1 for vport */
+  int conn_fd;             /* -1 when no host is connected */
+  bool vport_active;       /* vport: a host has sent bytes since the last hangup */
+  bool draining;           /* vport: discard input until the host hangs up */
+  bool handshaken;
+  bool out_of_memory;      /* hang up at the end of this loop iteration */
+  AgentWireBuf in, out;
+
+  Exec *execs;
+  unsigned n_execs;
+  int sigchld_fd;
+} Agent;
+
+void agent_log (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* transport.c */
+bool transport_open (Agent *agent);
+void transport_accept (Agent *agent);
+void transport_read (Agent *agent);
+void transport_flush (Agent *agent);
+bool transport_flush_blocking (Agent *agent, int timeout_ms);
+void transport_hangup (Agent *agent, const char *why);
+bool transport_vport_idle (const Agent *agent);
+/* Sends ERROR on stream 0 and drops the connection. */
+void transport_protocol_error (Agent *agent, uint32_t code, const char *why);
+
+/* proto.c: one decoded frame from the host. */
+void proto_handle_frame (Agent *agent, const AgentWireFrame *frame);
+void proto_send (Agent *agent, bool ok);
+
+/* exec.c */
+void exec_start (Agent *agent, uint32_t id, AgentWireExec *request);
+Exec *exec_find (Agent *agent, uint32_t id);
+void exec_stdin_data (Agent *agent, Exec *exec, const uint8_t *data, uint32_t len);
+void exec_stdin_eof (Agent *agent, Exec *exec);
+void exec_write_stdin (Agent *agent, Exec *exec);
+void exec_read_output (Agent *agent, Exec *exec, bool is_err);
+void exec_reap (Agent *agent);
+void exec_finish_done (Agent *agent);
+void exec_kill_all (Agent *agent);
+
+/* system.c */
+void system_hello (AgentWireHello *hello);
+void system_poweroff (Agent *agent);
