@@ -5,11 +5,18 @@
 # Starts the fake on a temporary socket and talks raw HTTP/1.1 to it over
 # the unix socket, so the exact status line and headers are what is checked.
 #
+# With FAKE_FC_AGENT set to the host build of the agent (banger-agent-test)
+# it also checks the guest side of vsock: CONNECT through the vsock socket
+# reaching the real agent, and the agent's lifetime tied to the fake's.
+#
 # Usage: test-fake-firecracker.py FAKE SPEC
 
 import json
 import os
+import re
+import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -24,6 +31,8 @@ SPEC = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
     'specs', 'firecracker-api.yaml')
 DESER = 'An error occurred when deserializing the json body of a request: '
 AFTER = 'The requested operation is not supported after starting the microVM.'
+AGENT = os.environ.get('FAKE_FC_AGENT')
+MSG_HELLO, MSG_POWEROFF, MSG_POWEROFF_ACK = 1, 5, 6
 
 results = []
 
@@ -31,6 +40,10 @@ results = []
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
+
+
+class Skip(Exception):
+    pass
 
 
 class Fake:
@@ -41,17 +54,29 @@ class Fake:
         for p in (self.sock, self.record):
             if os.path.exists(p):
                 os.unlink(p)
-        full = dict(os.environ, BANGER_FIRECRACKER_SPEC=SPEC,
+        # The agent only where a test asks for it.
+        full = {k: v for k, v in os.environ.items() if k != 'FAKE_FC_AGENT'}
+        full.update(BANGER_FIRECRACKER_SPEC=SPEC,
                     FAKE_FC_RECORD=self.record,
                     FAKE_FC_SYSFS_NET=os.path.join(tmp, 'net'), **(env or {}))
-        self.proc = subprocess.Popen(
-            [FAKE, '--api-sock', self.sock, '--id', 'test-vm', *args],
-            env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # A file, not a pipe: the agent shares it and may outlive the fake
+        # when a test fails; main() shows it then.
+        with open(os.path.join(tmp, 'fake.stderr'), 'ab') as err:
+            self.proc = subprocess.Popen(
+                [FAKE, '--api-sock', self.sock, '--id', 'test-vm', *args],
+                env=full, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            self.wait_for_api()
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def wait_for_api(self):
         deadline = time.monotonic() + 5
         while not os.path.exists(self.sock):
             if self.proc.poll() is not None:
-                raise AssertionError('fake exited at startup: ' +
-                                     self.proc.stderr.read().decode())
+                raise AssertionError('fake exited at startup')
             check(time.monotonic() < deadline, 'no API socket after 5 s')
             time.sleep(0.01)
         # Like the real one, the fake binds before it listens: a connect in
@@ -118,7 +143,6 @@ class Fake:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        self.proc.stderr.close()
 
 
 def boot_sequence(tmp):
@@ -176,8 +200,10 @@ def t_boot_sequence(tmp):
         msg = fc.fault('PUT', '/actions', {'action_type': 'InstanceStart'})
         check(msg == AFTER, msg)
         check(len(fc.recorded()) == len(seq), 'refused calls recorded')
+        check(vsock_connect(seq[5][2]['uds_path'], 52)[1] is None,
+              'CONNECT accepted without FAKE_FC_AGENT')
         fc.ok('PUT', '/actions', {'action_type': 'SendCtrlAltDel'})
-        check(fc.proc.wait(timeout=5) == 0, 'exit code after CtrlAltDel')
+        check(fc.proc.wait(timeout=10) == 0, 'exit code after CtrlAltDel')
         check(os.path.exists(fc.sock), 'API socket removed on exit')
     finally:
         fc.close()
@@ -281,7 +307,7 @@ def t_crash_at(tmp):
             check(False, 'crashing request was answered')
         except (AssertionError, OSError):
             pass
-        check(fc.proc.wait(timeout=5) == 134, 'crash exit code')
+        check(fc.proc.wait(timeout=10) == 134, 'crash exit code')
     finally:
         fc.close()
 
@@ -305,6 +331,215 @@ def t_command_line(tmp):
           out.stderr, f'existing socket: {out.returncode} {out.stderr!r}')
 
 
+def vsock_connect(path, port):
+    """Firecracker's host-initiated handshake → (socket, reply line or None
+    when the fake closed without a reply)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(f'CONNECT {port}\n'.encode())
+    line = b''
+    while not line.endswith(b'\n'):
+        byte = s.recv(1)   # what follows the line is the agent's
+        if not byte:
+            s.close()
+            return None, None
+        line += byte
+    return s, line.decode()
+
+
+def agent_connect(path, timeout=5):
+    """CONNECT 52 until the agent listens → (socket, host port)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s, line = vsock_connect(path, 52)
+        if line is not None:
+            m = re.fullmatch(r'OK ([0-9]+)\n', line)
+            check(m, f'CONNECT reply {line!r}')
+            return s, int(m.group(1))
+        check(time.monotonic() < deadline,
+              f'CONNECT still closed after {timeout} s')
+        time.sleep(0.05)
+
+
+def frame(msg_type, payload=b''):
+    """docs/agent-protocol.md: u32 length, u8 version 1, u8 type, u16
+    flags, u32 stream, little-endian."""
+    return struct.pack('<IBBHI', len(payload), 1, msg_type, 0, 0) + payload
+
+
+def read_exact(s, n):
+    data = b''
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        check(chunk, f'connection closed after {len(data)} of {n} bytes')
+        data += chunk
+    return data
+
+
+def read_frame(s):
+    length, version, msg_type, flags, stream = struct.unpack(
+        '<IBBHI', read_exact(s, 12))
+    check(version == 1 and flags == 0 and stream == 0 and length <= 65536,
+          f'bad header {version} {flags} {stream} {length}')
+    return msg_type, read_exact(s, length)
+
+
+def hello(s):
+    """HELLO{1, "", "", 0} → the agent's answer, checked."""
+    s.sendall(frame(MSG_HELLO, struct.pack('<IIIQ', 1, 0, 0, 0)))
+    msg_type, payload = read_frame(s)
+    check(msg_type == MSG_HELLO, f'answer to HELLO has type {msg_type}')
+    version, = struct.unpack_from('<I', payload)
+    check(version == 1, f'agent HELLO version {version}')
+    release_len, = struct.unpack_from('<I', payload, 4)
+    check(payload[8:8 + release_len] == os.uname().release.encode(),
+          'HELLO kernel_release is not uname -r')
+
+
+def agent_pids(parent):
+    """The children of parent running the agent."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                argv0 = f.read().split(b'\0')[0].decode(errors='replace')
+        except OSError:
+            continue
+        if int(fields[1]) == parent and \
+           os.path.realpath(argv0) == os.path.realpath(AGENT):
+            pids.append(int(entry))
+    return pids
+
+
+def alive(pid):
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+def check_gone(pid, what):
+    deadline = time.monotonic() + 5
+    while alive(pid):
+        check(time.monotonic() < deadline, f'{what}: agent {pid} still runs')
+        time.sleep(0.02)
+
+
+def agent_fake(tmp, env=None):
+    """A fake with the agent, booted → (Fake, vsock path, agent socket)."""
+    if not AGENT:
+        raise Skip('FAKE_FC_AGENT is not set')
+    fc = Fake(tmp, dict({'FAKE_FC_AGENT': AGENT}, **(env or {})))
+    seq = boot_sequence(tmp)
+    vsock = seq[5][2]['uds_path']
+    try:
+        for call in seq[:-1]:
+            fc.ok(*call)
+        check(vsock_connect(vsock, 52)[1] is None,
+              'CONNECT accepted before InstanceStart')
+        fc.ok(*seq[-1])
+    except Exception:
+        fc.close()
+        raise
+    return fc, vsock, os.path.join(tmp, '.fake-agent.sock'), len(seq)
+
+
+def t_agent_proxy(tmp):
+    fc, vsock, agent_sock, n_calls = agent_fake(tmp)
+    try:
+        s, port = agent_connect(vsock)
+        check(port >= 1073741824, f'host port {port}')
+        pids = agent_pids(fc.proc.pid)
+        check(len(pids) == 1, f'agent processes {pids}')
+        check(os.path.exists(agent_sock), 'no agent socket beside the API')
+        hello(s)
+        # The API is served while a connection is open.
+        _, _, info = fc.send('GET', '/')
+        check(info['state'] == 'Running', f'GET / {info}')
+        check(vsock_connect(vsock, 53)[1] is None, 'CONNECT 53 accepted')
+        s.close()
+        s, port2 = agent_connect(vsock, timeout=0)
+        check(port2 != port, f'host port {port} reused')
+        hello(s)
+        check(len(fc.recorded()) == n_calls, 'agent traffic recorded')
+        s.sendall(frame(MSG_POWEROFF))
+        msg_type, _ = read_frame(s)
+        check(msg_type == MSG_POWEROFF_ACK, f'answer to POWEROFF: {msg_type}')
+        check(fc.proc.wait(timeout=10) == 0, 'exit code after POWEROFF')
+        check_gone(pids[0], 'after POWEROFF')
+        check(not os.path.exists(agent_sock), 'agent socket left behind')
+        s.close()
+    finally:
+        fc.close()
+
+
+def t_agent_killed(tmp):
+    fc, vsock, _, _ = agent_fake(tmp)
+    try:
+        agent_connect(vsock)[0].close()
+        pids = agent_pids(fc.proc.pid)
+        check(len(pids) == 1, f'agent processes {pids}')
+        fc.proc.kill()
+        fc.proc.wait()
+        check_gone(pids[0], 'after kill -9 of the fake')
+    finally:
+        fc.close()
+    os.unlink(vsock)
+    fc, vsock, agent_sock, _ = agent_fake(tmp)
+    try:
+        agent_connect(vsock)[0].close()
+        pids = agent_pids(fc.proc.pid)
+        fc.proc.terminate()
+        check(fc.proc.wait(timeout=10) == -signal.SIGTERM,
+              f'SIGTERM: exit {fc.proc.returncode}')
+        check_gone(pids[0], 'after SIGTERM of the fake')
+        check(not os.path.exists(agent_sock), 'agent socket left behind')
+    finally:
+        fc.close()
+    os.unlink(vsock)
+    fc, vsock, _, _ = agent_fake(tmp)
+    try:
+        agent_connect(vsock)[0].close()
+        pids = agent_pids(fc.proc.pid)
+        fc.ok('PUT', '/actions', {'action_type': 'SendCtrlAltDel'})
+        check(fc.proc.wait(timeout=10) == 0, 'exit code after CtrlAltDel')
+        check_gone(pids[0], 'after CtrlAltDel')
+    finally:
+        fc.close()
+
+
+def t_agent_injected(tmp):
+    fc, vsock, _, _ = agent_fake(tmp, {'FAKE_FC_NO_AGENT': '1'})
+    try:
+        deadline = time.monotonic() + 0.5
+        while not agent_pids(fc.proc.pid):
+            check(time.monotonic() < deadline, 'no agent process')
+            time.sleep(0.02)
+        time.sleep(0.3)   # time enough to listen
+        check(vsock_connect(vsock, 52)[1] is None,
+              'CONNECT accepted with FAKE_FC_NO_AGENT')
+    finally:
+        fc.close()
+    os.unlink(vsock)
+    started = time.monotonic()
+    fc, vsock, _, _ = agent_fake(tmp, {'FAKE_FC_AGENT_DELAY_MS': '1000'})
+    try:
+        check(vsock_connect(vsock, 52)[1] is None,
+              'CONNECT accepted before the delay')
+        s, _ = agent_connect(vsock)
+        check(time.monotonic() - started >= 1, 'CONNECT accepted too soon')
+        hello(s)
+        s.close()
+    finally:
+        fc.close()
+
+
 TESTS = [
     ('boot sequence accepted, recorded, then post-boot rules and '
      'CtrlAltDel exit', t_boot_sequence),
@@ -314,6 +549,11 @@ TESTS = [
     ('FAKE_FC_CRASH_AT', t_crash_at),
     ('command line: --version, bad arguments, existing socket',
      t_command_line),
+    ('FAKE_FC_AGENT: CONNECT refused before boot and on another port, '
+     'HELLO through the proxy, reconnect, POWEROFF exits 0', t_agent_proxy),
+    ('FAKE_FC_AGENT: the agent ends with the fake (kill -9, SIGTERM, '
+     'CtrlAltDel)', t_agent_killed),
+    ('FAKE_FC_NO_AGENT and FAKE_FC_AGENT_DELAY_MS', t_agent_injected),
 ]
 
 
@@ -333,10 +573,17 @@ def main():
             try:
                 fn(tmp)
                 print(f'ok {n} - {name}')
+            except Skip as e:
+                print(f'ok {n} - {name} # SKIP {e}')
             except Exception as e:
                 failed += 1
                 print(f'not ok {n} - {name}')
                 print(f'# {type(e).__name__}: {e}')
+                err = os.path.join(tmp, 'fake.stderr')
+                if os.path.exists(err):
+                    with open(err, errors='replace') as f:
+                        for line in f.read().splitlines()[-20:]:
+                            print(f'#   {line}')
         sys.stdout.flush()
     return 1 if failed else 0
 

@@ -70,6 +70,7 @@ for ((i = 1; i < \$#; i++)); do
 done
 export BANGER_FIRECRACKER_SPEC="$(readlink -f "$BANGER_FIRECRACKER_SPEC")"
 export FAKE_FC_RECORD="$VM_CALLS/\$id.jsonl"
+export FAKE_FC_AGENT="$(readlink -f "$FAKE_FC_AGENT")"
 set -a
 source "$HARNESS_DIR/fc.env"
 set +a
@@ -82,6 +83,7 @@ chmod 0755 "$work/bin/firecracker"
         [[ -L /$link ]] && echo "link /$link $(readlink "/$link")"
     done
     echo "bind $(dirname -- "$(readlink -f "$FAKE_FIRECRACKER")")"
+    echo "bind $(dirname -- "$(readlink -f "$FAKE_FC_AGENT")")"
     echo "bind $(dirname -- "$(readlink -f "$BANGER_FIRECRACKER_SPEC")")"
     echo "bind $HARNESS_DIR"
     echo "bind-rw $VM_CALLS"
@@ -94,6 +96,7 @@ harness_as "$user" true   # makes the user's harness dirs
 install -d -m 0700 -o "$user" -g "$user" "$user_config"
 cat >"$user_config/config" <<EOF
 [vm-defaults]
+vmm=firecracker
 disk=256M
 memory=256M
 vcpus=1
@@ -116,6 +119,9 @@ r() { printf '%s=%s\n' "\$1" "\$2"; }
 state() { "\$banger" vm show "$vm" --json 2>/dev/null |
     /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])'; }
 vmm_pids() { cat "$cg/cgroup.procs" 2>/dev/null | tr '\n' ' ' | sed 's/ \$//'; }
+# The fake's guest agent (FAKE_FC_AGENT) is a process beside the VMM in the
+# cgroup, where a real guest's agent runs inside it: it is not counted.
+vmm_pids() { local p out=; for p in \$(cat "$cg/cgroup.procs" 2>/dev/null); do [[ \$(cat /proc/\$p/comm 2>/dev/null) == banger-agent* ]] || out+="\$p "; done; printf '%s\n' "\${out% }"; }
 leftovers() {
     local left=
     [[ -e "$cg" ]] && left+="cgroup "

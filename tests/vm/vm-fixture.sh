@@ -43,12 +43,15 @@ mkfs.ext4 -q -F "$VM_ASSETS/rootfs.ext4"
 
 # Each launch sources fc.env, so a test can make the next start fail at a
 # step; calls are recorded per VM (the --id argument).
+# FAKE_FC_AGENT (the host build of the agent, from meson) is exported
+# before fc.env is read, so a test's instructions can override it.
 VM_FC=$HARNESS_DIR/firecracker
 VM_CALLS=$HARNESS_DIR/calls
 install -d -m 0755 "$VM_CALLS"
 : >"$HARNESS_DIR/fc.env"
 cat >"$VM_FC" <<EOF
 #!/bin/bash
+export FAKE_FC_AGENT="${FAKE_FC_AGENT:-}"
 set -a
 source "$HARNESS_DIR/fc.env"
 set +a
@@ -68,6 +71,7 @@ chmod 0755 "$VM_FC"
 install -d -m 0700 "$XDG_CONFIG_HOME/banger"
 cat >"$XDG_CONFIG_HOME/banger/config" <<EOF
 [vm-defaults]
+vmm=firecracker
 kernel=$VM_ASSETS/vmlinux
 image=$VM_ASSETS/rootfs.ext4
 disk=256M
