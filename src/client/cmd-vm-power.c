@@ -50,6 +50,8 @@ typedef struct {
   gboolean        done;
   GError         *error;
   GCancellable   *cancel_call;    /* of our Job1.Cancel, when it outlives us */
+  BangerJobWatchFunc observer;    /* may be NULL */
+  gpointer        observer_data;
 } PowerRun;
 
 static guint
@@ -117,6 +119,8 @@ on_job_changed (BangerJob1 *job,
   PowerRun *run = user_data;
   g_autofree char *line = NULL;
 
+  if (run->observer != NULL)
+    run->observer (job, run->observer_data);
   /* Ctrl-C came before the job was announced. */
   if (run->cancel_requested)
     {
@@ -180,7 +184,9 @@ run_power_call (BangerDaemon *daemon,
                 const char   *label,
                 PowerCall     call,
                 PowerCallFinish finish,
-                GVariant     *options)
+                GVariant     *options,
+                BangerJobWatchFunc observer,
+                gpointer      observer_data)
 {
   PowerRun run = { 0 };
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
@@ -194,6 +200,8 @@ run_power_call (BangerDaemon *daemon,
   run.loop = loop;
   run.show_progress = isatty (STDERR_FILENO);
   run.cancel_call = cancel_call;
+  run.observer = observer;
+  run.observer_data = observer_data;
 
   /* Watch before calling, so the job's InterfacesAdded cannot be missed. */
   watch = banger_job_watch_new (daemon->objects,
@@ -293,7 +301,8 @@ banger_vm_start_run (const BangerCommandGroup *group,
   /* Translators: before the progress bar of 'banger vm start', e.g. "Starting web". */
   label = g_strdup_printf (_("Starting %s"), name);
   status = run_power_call (daemon, vm, name, label, banger_vm1_call_start,
-                           banger_vm1_call_start_finish, g_variant_new ("a{sv}", NULL));
+                           banger_vm1_call_start_finish, g_variant_new ("a{sv}", NULL),
+                           NULL, NULL);
   if (status != BANGER_EXIT_OK)
     return status;
 
@@ -318,6 +327,20 @@ banger_vm_start_run (const BangerCommandGroup *group,
         printf (_("Started VM “%s”.\n"), info->name);
     }
   return BANGER_EXIT_OK;
+}
+
+int
+banger_vm_start_call (BangerDaemon       *daemon,
+                      BangerVM1          *vm,
+                      const char         *name,
+                      BangerJobWatchFunc  step_changed,
+                      gpointer            user_data)
+{
+  g_autofree char *label = g_strdup_printf (_("Starting %s"), name);
+
+  return run_power_call (daemon, vm, name, label, banger_vm1_call_start,
+                         banger_vm1_call_start_finish, g_variant_new ("a{sv}", NULL),
+                         step_changed, user_data);
 }
 
 /* Stop and Restart take the same options. */
@@ -386,7 +409,8 @@ stop_or_restart (const BangerCommandGroup *group,
       g_autofree char *label = g_strdup_printf (_("Restarting %s"), name);
 
       status = run_power_call (daemon, vm, name, label, banger_vm1_call_restart,
-                               banger_vm1_call_restart_finish, call_options);
+                               banger_vm1_call_restart_finish, call_options,
+                               NULL, NULL);
       if (status != BANGER_EXIT_OK)
         return status;
       printf (_("Restarted VM “%s”.\n"), name);

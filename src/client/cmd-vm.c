@@ -29,6 +29,11 @@ banger_vm_fail (GError     *error,
   banger_error_explain (error);
   if (g_error_matches (error, BANGER_ERROR, BANGER_ERROR_NOT_FOUND))
     banger_error_add_hint (error, _("see 'banger vm list'"));
+  else if (g_error_matches (error, BANGER_ERROR, BANGER_ERROR_NOT_RUNNING))
+    {
+      g_autofree char *hint = g_strdup_printf (_("start it with 'banger vm start %s'"), name);
+      banger_error_add_hint (error, hint);
+    }
   else if (g_error_matches (error, BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS))
     {
       g_autofree char *hint = g_strdup_printf (_("pick another name, or delete it first with 'banger vm delete %s'"),
@@ -80,6 +85,40 @@ absolute_path (const char *path)
   return g_canonicalize_filename (path, NULL);
 }
 
+char *
+banger_vm_create_call (BangerDaemon              *daemon,
+                       const char                *name,
+                       const BangerVmCreateArgs  *args,
+                       GError                   **error)
+{
+  g_auto(GVariantBuilder) settings = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  char *path = NULL;
+
+  if (!add_settings (&settings, args->vcpus_text, args->memory_text, args->disk_text, error))
+    return NULL;
+  if (args->image != NULL)
+    {
+      g_autofree char *absolute = absolute_path (args->image);
+      g_variant_builder_add (&settings, "{sv}", "Image", g_variant_new_string (absolute));
+    }
+  if (args->kernel != NULL)
+    {
+      g_autofree char *absolute = absolute_path (args->kernel);
+      g_variant_builder_add (&settings, "{sv}", "Kernel", g_variant_new_string (absolute));
+    }
+  if (args->nat)
+    g_variant_builder_add (&settings, "{sv}", "NAT", g_variant_new_boolean (TRUE));
+  if (args->vmm != NULL)
+    g_variant_builder_add (&settings, "{sv}", "VMM", g_variant_new_string (args->vmm));
+
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->manager), DISK_CALL_TIMEOUT_MSEC);
+  if (!banger_manager1_call_create_vm_sync (daemon->manager, name,
+                                            g_variant_builder_end (&settings),
+                                            &path, NULL, error))
+    return NULL;
+  return path;
+}
+
 static int
 vm_create (const BangerCommandGroup *group,
            const BangerCommand      *command,
@@ -104,7 +143,7 @@ vm_create (const BangerCommandGroup *group,
     { "nat", 0, 0, G_OPTION_ARG_NONE, &nat, N_("Let the VM reach the outside through the host (NAT)"), NULL },
     { "copy-image", 0, 0, G_OPTION_ARG_NONE, &copy_image,
       N_("Give the VM a private copy of the image (for images that cannot boot from a shared read-only copy)"), NULL },
-    { "vmm", 0, 0, G_OPTION_ARG_STRING, &vmm, N_("VMM that runs the VM: firecracker"), N_("VMM") },
+    { "vmm", 0, 0, G_OPTION_ARG_STRING, &vmm, N_("VMM that runs the VM: firecracker, qemu or auto (firecracker where /dev/kvm is usable, else qemu)"), N_("VMM") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the new VM as JSON"), NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -392,6 +431,22 @@ static const BangerCommand vm_commands[] = {
        "messages), or with --vmm the VMM's own log. With --follow keep printing\n"
        "as the log grows, until the VM stops or you press Ctrl-C."),
     banger_vm_logs_run },
+  { "exec", N_("NAME -- COMMAND [ARG…]"), N_("Run a command in a running VM"),
+    N_("Run COMMAND in the running VM NAME, as root, with banger's standard\n"
+       "input, output and error, and exit with its exit status (128 + N when\n"
+       "signal N killed it). The command gets PATH and HOME=/root plus the\n"
+       "--env variables, and runs in /root unless --cwd says otherwise. Ctrl-C\n"
+       "and SIGTERM are passed on to the command; a second Ctrl-C kills it."),
+    banger_vm_exec_run },
+  { "run", N_("-- COMMAND [ARG…]"), N_("Create and start a VM, run a command in it"),
+    N_("Create a VM (named run-XXXXXX unless --name is given; the other options\n"
+       "are those of 'banger vm create'), start it, run COMMAND in it as 'banger\n"
+       "vm exec' does and exit with its status. Only the command writes to\n"
+       "standard output. With --rm the VM is deleted afterwards, also when\n"
+       "something failed or Ctrl-C was pressed (Ctrl-C during the start cancels\n"
+       "it; during the command it is passed on). --timings prints where the time\n"
+       "went to standard error."),
+    banger_vm_run_run },
   { "delete", N_("NAME"), N_("Delete a VM and its disk"),
     N_("Delete the VM NAME and everything banger stored for it, including its\n"
        "writable disk. This cannot be undone. A running VM is refused unless\n"

@@ -285,6 +285,7 @@ banger_vm_info_from_proxy (BangerVM1 *vm)
   info->disk_source = lookup_source (sources, "DiskBytes");
   /* An older daemon lacks these properties; say "" rather than NULL. */
   info->vmm = dup_or_empty (banger_vm1_get_vmm (vm));
+  info->vmm_reason = dup_or_empty (banger_vm1_get_vmmreason (vm));
   info->ipv4 = dup_or_empty (banger_vm1_get_ipv4 (vm));
   info->mac = dup_or_empty (banger_vm1_get_mac (vm));
   info->tap = dup_or_empty (banger_vm1_get_tap (vm));

@@ -23,6 +23,7 @@ banger_vm_info_free (BangerVmInfo *info)
   g_free (info->memory_source);
   g_free (info->disk_source);
   g_free (info->vmm);
+  g_free (info->vmm_reason);
   g_free (info->ipv4);
   g_free (info->mac);
   g_free (info->tap);
@@ -314,6 +315,7 @@ banger_vm_info_render_show (const BangerVmInfo *vm)
                                                 banger_source_describe (vm->disk_source));
   g_autofree char *created = banger_format_time_local (vm->created_at_usec, TRUE);
   g_autofree char *started = NULL;
+  g_autofree char *vmm_line = NULL;
   g_autofree char *error_line = NULL;
 
 #define FIELD(label, value) G_STMT_START { \
@@ -339,7 +341,11 @@ banger_vm_info_render_show (const BangerVmInfo *vm)
   FIELD (_("nat"), vm->nat ? _("on") : _("off"));
   if (vm->tap != NULL && *vm->tap != '\0')
     FIELD (_("tap"), vm->tap);
-  FIELD (_("vmm"), or_dash (vm->vmm));
+  /* FIELD keeps the pointer until the table is printed. */
+  vmm_line = vm->vmm_reason != NULL && *vm->vmm_reason != '\0'
+             ? g_strdup_printf ("%s (%s)", or_dash (vm->vmm), vm->vmm_reason)
+             : g_strdup (or_dash (vm->vmm));
+  FIELD (_("vmm"), vmm_line);
   FIELD (_("kernel"), vm->kernel != NULL && *vm->kernel != '\0' ? vm->kernel : _("(not set)"));
   FIELD (_("image"), vm->image != NULL && *vm->image != '\0' ? vm->image : _("(not set)"));
   FIELD (_("disk strategy"), or_dash (vm->disk_strategy));
@@ -397,6 +403,7 @@ banger_vm_info_to_json (const BangerVmInfo *vm)
   json_builder_set_member_name (b, "created_at");
   json_builder_add_string_value (b, created);
   json_add_nonempty_or_null (b, "vmm", vm->vmm);
+  json_add_nonempty_or_null (b, "vmm_reason", vm->vmm_reason);
   json_add_nonempty_or_null (b, "ipv4", vm->ipv4);
   json_add_nonempty_or_null (b, "mac", vm->mac);
   json_add_nonempty_or_null (b, "tap", vm->tap);

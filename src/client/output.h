@@ -24,6 +24,7 @@ typedef struct {
   /* The VM1 properties below are "" when empty (or when an older daemon
    * does not have them); JSON turns "" into null. */
   char    *vmm;
+  char    *vmm_reason;
   char    *ipv4;              /* with prefix length: "172.30.0.2/24" */
   char    *mac;
   char    *tap;               /* only while the VM runs */

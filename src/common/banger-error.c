@@ -20,6 +20,8 @@ static const GDBusErrorEntry banger_error_entries[] = {
   { BANGER_ERROR_CORRUPT, "dev.banger.Error.Corrupt" },
   /* polkit allowed the call, but the resource is another uid's. */
   { BANGER_ERROR_NOT_OWNER, "dev.banger.Error.NotOwner" },
+  /* The VM (or its guest agent) is not up for what was asked. */
+  { BANGER_ERROR_NOT_RUNNING, "dev.banger.Error.NotRunning" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (banger_error_entries) == BANGER_ERROR_N_CODES);

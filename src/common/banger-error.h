@@ -19,9 +19,10 @@ typedef enum {
   BANGER_ERROR_NOT_SUPPORTED,
   BANGER_ERROR_CORRUPT,
   BANGER_ERROR_NOT_OWNER,
+  BANGER_ERROR_NOT_RUNNING,
 } BangerError;
 
-#define BANGER_ERROR_N_CODES (BANGER_ERROR_NOT_OWNER + 1)
+#define BANGER_ERROR_N_CODES (BANGER_ERROR_NOT_RUNNING + 1)
 
 GQuark       banger_error_quark   (void);
 const char  *banger_error_dbus_name (BangerError code);

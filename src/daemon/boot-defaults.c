@@ -11,8 +11,10 @@
 
 #include "banger-error.h"
 #include "boot-defaults.h"
+#include "vmm-driver.h"
 
 #define DEFAULT_FIRECRACKER "firecracker"
+#define DEFAULT_QEMU        "qemu-system-x86_64"
 
 void
 boot_defaults_clear (BootDefaults *defaults)
@@ -21,6 +23,8 @@ boot_defaults_clear (BootDefaults *defaults)
   g_clear_pointer (&defaults->kernel, g_free);
   g_clear_pointer (&defaults->resolvers, g_strfreev);
   g_clear_pointer (&defaults->firecracker, g_free);
+  g_clear_pointer (&defaults->qemu, g_free);
+  g_clear_pointer (&defaults->vmm, g_free);
   g_clear_pointer (&defaults->ssh_key, g_free);
 }
 
@@ -128,6 +132,40 @@ read_path (GKeyFile    *keyfile,
   return TRUE;
 }
 
+/* [GROUP] binary: a bare name is looked up in PATH; anything with a slash
+ * must be absolute. */
+static gboolean
+read_binary (GKeyFile    *keyfile,
+             const char  *path,
+             const char  *group,
+             char       **out,
+             GError     **error)
+{
+  g_autofree char *binary = g_key_file_get_string (keyfile, group, "binary", NULL);
+  GError *local = NULL;
+
+  if (binary == NULL)
+    return TRUE;
+  g_strstrip (binary);
+  if (strchr (binary, '/') != NULL && !boot_defaults_check_file_path ("binary", binary, &local))
+    return bad_key (error, local, path, group, "binary");
+  if (binary[0] == '\0' || strchr (binary, '\n') != NULL)
+    {
+      g_set_error (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT, _("must name a program"));
+      return bad_key (error, local, path, group, "binary");
+    }
+  g_free (*out);
+  *out = g_steal_pointer (&binary);
+  return TRUE;
+}
+
+const char *
+boot_defaults_binary_for (const BootDefaults *defaults,
+                          const char         *driver)
+{
+  return g_strcmp0 (driver, "qemu") == 0 ? defaults->qemu : defaults->firecracker;
+}
+
 static gboolean
 apply_keyfile (GKeyFile      *keyfile,
                const char    *path,
@@ -135,7 +173,7 @@ apply_keyfile (GKeyFile      *keyfile,
                GError       **error)
 {
   g_autofree char *subnet = NULL;
-  g_autofree char *firecracker = NULL;
+  g_autofree char *vmm = NULL;
   g_autofree char *jailer = NULL;
   g_auto(GStrv) resolvers = NULL;
   GError *local = NULL;
@@ -169,22 +207,18 @@ apply_keyfile (GKeyFile      *keyfile,
       out->resolvers = g_steal_pointer (&resolvers);
     }
 
-  /* A bare name is looked up in PATH; anything with a slash must be absolute. */
-  firecracker = g_key_file_get_string (keyfile, "firecracker", "binary", NULL);
-  if (firecracker != NULL)
+  if (!read_binary (keyfile, path, "firecracker", &out->firecracker, error) ||
+      !read_binary (keyfile, path, "qemu", &out->qemu, error))
+    return FALSE;
+
+  vmm = g_key_file_get_string (keyfile, "vm-defaults", "vmm", NULL);
+  if (vmm != NULL)
     {
-      g_strstrip (firecracker);
-      if (strchr (firecracker, '/') != NULL &&
-          !boot_defaults_check_file_path ("binary", firecracker, &local))
-        return bad_key (error, local, path, "firecracker", "binary");
-      if (firecracker[0] == '\0' || strchr (firecracker, '\n') != NULL)
-        {
-          g_set_error (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
-                       _("must name a program"));
-          return bad_key (error, local, path, "firecracker", "binary");
-        }
-      g_free (out->firecracker);
-      out->firecracker = g_steal_pointer (&firecracker);
+      g_strstrip (vmm);
+      if (!g_str_equal (vmm, "auto") && vmm_driver_lookup (vmm, &local) == NULL)
+        return bad_key (error, local, path, "vm-defaults", "vmm");
+      g_free (out->vmm);
+      out->vmm = g_steal_pointer (&vmm);
     }
 
   jailer = g_key_file_get_string (keyfile, "firecracker", "jailer", NULL);
@@ -219,6 +253,8 @@ boot_defaults_load (const char    *path,
   defaults.image = g_strdup ("");
   defaults.kernel = g_strdup ("");
   defaults.firecracker = g_strdup (DEFAULT_FIRECRACKER);
+  defaults.qemu = g_strdup (DEFAULT_QEMU);
+  defaults.vmm = g_strdup ("auto");
   subnet_parse (VM_NETWORK_DEFAULT_SUBNET, &defaults.subnet, NULL);
 
   if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_NONE, &local))

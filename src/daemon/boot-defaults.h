@@ -21,13 +21,19 @@ typedef struct {
   gboolean  nat;            /* [vm-defaults] nat */
   Subnet    subnet;         /* [network] subnet */
   char    **resolvers;      /* [network] resolvers, else the host's */
+  char     *vmm;            /* [vm-defaults] vmm: auto, firecracker or qemu */
   char     *firecracker;    /* [firecracker] binary */
+  char     *qemu;           /* [qemu] binary */
   JailerMode jailer;        /* [firecracker] jailer */
   char     *ssh_key;        /* the user's public key for the guest, or NULL */
 } BootDefaults;
 
 void     boot_defaults_clear (BootDefaults *defaults);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BootDefaults, boot_defaults_clear)
+
+/* The configured binary of the VMM driver named @driver. */
+const char *boot_defaults_binary_for (const BootDefaults *defaults,
+                                      const char         *driver);
 
 gboolean boot_defaults_load  (const char   *path,
                               BootDefaults *out,

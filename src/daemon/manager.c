@@ -167,9 +167,12 @@ apply_boot_options (VmRecord    *record,
         {
           const char *vmm = g_variant_get_string (value, NULL);
 
-          ok = vmm_driver_lookup (vmm, error) != NULL;
+          ok = g_str_equal (vmm, "auto") || vmm_driver_lookup (vmm, error) != NULL;
           if (ok)
-            replace_str (&record->vmm, vmm);
+            {
+              replace_str (&record->vmm, vmm);
+              replace_str (&record->vmm_reason, "requested");
+            }
         }
       else
         {
@@ -196,6 +199,32 @@ apply_boot_options (VmRecord    *record,
     }
   *out_sizes = g_variant_ref_sink (g_variant_builder_end (&sizes));
   return ok;
+}
+
+/* The VMM for good: auto picks firecracker where it can run, else qemu,
+ * and the VM remembers why, for `vm show`. */
+static gboolean
+choose_vmm (VmRecord            *record,
+            const BootDefaults  *defaults,
+            GError             **error)
+{
+  gboolean requested = g_str_equal (record->vmm_reason, "requested");
+  g_autofree char *reason = NULL;
+  const VmmDriver *driver = vmm_driver_choose (record->vmm,
+                                               boot_defaults_binary_for (defaults, "firecracker"),
+                                               &reason, error);
+
+  if (driver == NULL)
+    return FALSE;
+  if (!g_str_equal (record->vmm, "auto"))
+    {
+      g_free (reason);
+      reason = requested ? g_strdup_printf (_("%s, as requested"), driver->name)
+                         : g_strdup_printf (_("%s, as [vm-defaults] vmm says"), driver->name);
+    }
+  replace_str (&record->vmm, driver->name);
+  replace_str (&record->vmm_reason, reason);
+  return TRUE;
 }
 
 /* Image by name (or, with none given or configured, the image named
@@ -312,8 +341,10 @@ prepare_record (Daemon        *daemon,
     return NULL;
   replace_str (&record->image_path, defaults->image);
   replace_str (&record->kernel_path, defaults->kernel);
+  replace_str (&record->vmm, defaults->vmm);
   record->nat = defaults->nat;
   if (!apply_boot_options (record, options, out_copy_image, &sizes, error) ||
+      !choose_vmm (record, defaults, error) ||
       !resolve_image (daemon, record, options, error) ||
       !vm_settings_apply_options (&record->settings, sizes,
                                   VM_SETTING_VCPUS | VM_SETTING_MEMORY_MIB | VM_SETTING_DISK_BYTES,

@@ -82,6 +82,52 @@ static const char *const migrations[] = {
   "ALTER TABLE images ADD COLUMN source TEXT NOT NULL DEFAULT '';"
   "CREATE INDEX images_sha256 ON images (sha256);"
   "CREATE INDEX images_kernel ON images (kernel_id);",
+
+  /* 5: qemu is a VMM too, and a VM remembers why it got its VMM. SQLite
+   * cannot change a CHECK constraint in place: the table is rebuilt with
+   * every column and constraint of 1-4, and the rows copied. */
+  "CREATE TABLE vms_new ("
+  "  id         INTEGER PRIMARY KEY,"
+  "  name       TEXT NOT NULL UNIQUE CHECK (length (name) BETWEEN 1 AND 63),"
+  "  state      TEXT NOT NULL DEFAULT 'stopped'"
+  "             CHECK (state IN ('stopped', 'starting', 'running', 'stopping', 'failed')),"
+  "  vcpus      INTEGER NOT NULL CHECK (vcpus > 0),"
+  "  memory_mib INTEGER NOT NULL CHECK (memory_mib > 0),"
+  "  disk_bytes INTEGER NOT NULL CHECK (disk_bytes > 0),"
+  "  image_id   INTEGER REFERENCES images (id) ON DELETE RESTRICT,"
+  "  kernel_id  INTEGER REFERENCES kernels (id) ON DELETE RESTRICT,"
+  "  created_at INTEGER NOT NULL,"
+  "  vcpus_source TEXT NOT NULL DEFAULT 'unknown'"
+  "    CHECK (vcpus_source IN ('unknown', 'user', 'config', 'auto', 'builtin')),"
+  "  memory_source TEXT NOT NULL DEFAULT 'unknown'"
+  "    CHECK (memory_source IN ('unknown', 'user', 'config', 'auto', 'builtin')),"
+  "  disk_source TEXT NOT NULL DEFAULT 'unknown'"
+  "    CHECK (disk_source IN ('unknown', 'user', 'config', 'auto', 'builtin')),"
+  "  vmm TEXT NOT NULL DEFAULT 'firecracker' CHECK (vmm IN ('firecracker', 'qemu')),"
+  "  image_path TEXT NOT NULL DEFAULT '',"
+  "  kernel_path TEXT NOT NULL DEFAULT '',"
+  "  nat INTEGER NOT NULL DEFAULT 0 CHECK (nat IN (0, 1)),"
+  "  ipv4 TEXT,"
+  "  ipv4_prefix INTEGER NOT NULL DEFAULT 0,"
+  "  mac TEXT,"
+  "  tap TEXT,"
+  "  disk_strategy TEXT NOT NULL DEFAULT 'overlay'"
+  "    CHECK (disk_strategy IN ('overlay', 'copy-reflink', 'copy-sparse')),"
+  "  last_error TEXT NOT NULL DEFAULT '',"
+  "  started_at INTEGER NOT NULL DEFAULT 0,"
+  "  vmm_reason TEXT NOT NULL DEFAULT ''"
+  ");"
+  "INSERT INTO vms_new (id, name, state, vcpus, memory_mib, disk_bytes, image_id, kernel_id,"
+  "  created_at, vcpus_source, memory_source, disk_source, vmm, image_path, kernel_path, nat,"
+  "  ipv4, ipv4_prefix, mac, tap, disk_strategy, last_error, started_at)"
+  " SELECT id, name, state, vcpus, memory_mib, disk_bytes, image_id, kernel_id,"
+  "  created_at, vcpus_source, memory_source, disk_source, vmm, image_path, kernel_path, nat,"
+  "  ipv4, ipv4_prefix, mac, tap, disk_strategy, last_error, started_at FROM vms;"
+  "DROP TABLE vms;"
+  "ALTER TABLE vms_new RENAME TO vms;"
+  "CREATE UNIQUE INDEX vms_ipv4 ON vms (ipv4);"
+  "CREATE UNIQUE INDEX vms_mac ON vms (mac);"
+  "CREATE UNIQUE INDEX vms_tap ON vms (tap);",
 };
 
 int

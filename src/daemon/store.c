@@ -31,6 +31,7 @@ vm_record_new (const char *name)
   record->name = g_strdup (name);
   record->state = g_strdup ("stopped");
   record->vmm = g_strdup ("firecracker");
+  record->vmm_reason = g_strdup ("");
   record->image_path = g_strdup ("");
   record->kernel_path = g_strdup ("");
   record->disk_strategy = g_strdup ("overlay");
@@ -47,6 +48,7 @@ vm_record_copy (const VmRecord *record)
   copy->name = g_strdup (record->name);
   copy->state = g_strdup (record->state);
   copy->vmm = g_strdup (record->vmm);
+  copy->vmm_reason = g_strdup (record->vmm_reason);
   copy->image_path = g_strdup (record->image_path);
   copy->kernel_path = g_strdup (record->kernel_path);
   copy->ipv4 = g_strdup (record->ipv4);
@@ -65,6 +67,7 @@ vm_record_free (VmRecord *record)
   g_free (record->name);
   g_free (record->state);
   g_free (record->vmm);
+  g_free (record->vmm_reason);
   g_free (record->image_path);
   g_free (record->kernel_path);
   g_free (record->ipv4);
@@ -302,7 +305,7 @@ store_list_vms (Store   *store,
                           "SELECT name, state, vcpus, memory_mib, disk_bytes, created_at,"
                           " vcpus_source, memory_source, disk_source,"
                           " vmm, image_path, kernel_path, nat, ipv4, ipv4_prefix, mac, tap,"
-                          " disk_strategy, last_error, started_at"
+                          " disk_strategy, last_error, started_at, vmm_reason"
                           " FROM vms ORDER BY name",
                           -1, &stmt, NULL) != SQLITE_OK)
     {
@@ -342,6 +345,8 @@ store_list_vms (Store   *store,
       g_free (record->last_error);
       record->last_error = column_dup (stmt, 18);
       record->started_at_us = sqlite3_column_int64 (stmt, 19);
+      g_free (record->vmm_reason);
+      record->vmm_reason = column_dup (stmt, 20);
       g_ptr_array_add (records, record);
     }
   if (rc != SQLITE_DONE)
@@ -364,8 +369,8 @@ store_insert_vm (Store           *store,
                           "INSERT INTO vms (name, state, vcpus, memory_mib, disk_bytes, created_at,"
                           " vcpus_source, memory_source, disk_source,"
                           " vmm, image_path, kernel_path, nat, ipv4, ipv4_prefix, mac, tap,"
-                          " disk_strategy, last_error, started_at)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          " disk_strategy, last_error, started_at, vmm_reason)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           -1, &stmt, NULL) != SQLITE_OK)
     return set_sqlite_error (error, store, _("saving the VM"));
 
@@ -389,6 +394,7 @@ store_insert_vm (Store           *store,
   sqlite3_bind_text (stmt, 18, record->disk_strategy, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 19, record->last_error, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 20, record->started_at_us);
+  sqlite3_bind_text (stmt, 21, record->vmm_reason, -1, SQLITE_STATIC);
 
   if (sqlite3_step (stmt) == SQLITE_DONE)
     return TRUE;

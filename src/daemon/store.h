@@ -16,6 +16,7 @@ typedef struct {
   VmSettings  settings;
   gint64      created_at_us;
   char       *vmm;
+  char       *vmm_reason;      /* why this VMM: "qemu, as requested", "auto: …" */
   char       *image_path;      /* "" when none */
   char       *kernel_path;     /* "" when none */
   gboolean    nat;

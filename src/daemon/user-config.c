@@ -95,7 +95,7 @@ apply_keyfile (GKeyFile    *keyfile,
 
   keys = g_key_file_get_keys (keyfile, CONFIG_GROUP_VM_DEFAULTS, NULL, NULL);
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
-    if (!g_strv_contains ((const char *[]) { "vcpus", "memory", "disk", "image", "kernel", "nat", NULL }, keys[i]))
+    if (!g_strv_contains ((const char *[]) { "vcpus", "memory", "disk", "image", "kernel", "nat", "vmm", NULL }, keys[i]))
       g_warning ("Config file %s: ignoring unknown key [%s] %s",
                  path, CONFIG_GROUP_VM_DEFAULTS, keys[i]);
 

@@ -10,6 +10,8 @@
 #include "banger-log.h"
 #include "banger-names.h"
 #include "daemon.h"
+#include "vm-agent.h"
+#include "vm-exec.h"
 #include "vm-object.h"
 #include "vm-runtime.h"
 
@@ -56,6 +58,7 @@ vm_object_sync (VmObject *vm)
   banger_vm1_set_created_at (vm->iface, (guint64) r->created_at_us);
   banger_vm1_set_settings_source (vm->iface, settings_source_variant (&r->settings));
   banger_vm1_set_vmm (vm->iface, r->vmm);
+  banger_vm1_set_vmmreason (vm->iface, r->vmm_reason);
   banger_vm1_set_ipv4 (vm->iface, ipv4);
   banger_vm1_set_mac (vm->iface, r->mac != NULL ? r->mac : "");
   banger_vm1_set_tap (vm->iface, r->tap != NULL ? r->tap : "");
@@ -486,6 +489,8 @@ vm_object_new (Daemon   *daemon,
   g_signal_connect (vm->iface, "handle-delete", G_CALLBACK (handle_delete), vm);
   g_signal_connect (vm->iface, "handle-open-log", G_CALLBACK (handle_open_log), vm);
   g_signal_connect (vm->iface, "handle-set", G_CALLBACK (handle_set), vm);
+  g_signal_connect (vm->iface, "handle-exec", G_CALLBACK (vm_exec_handle_exec), vm);
+  g_signal_connect (vm->iface, "handle-signal-exec", G_CALLBACK (vm_exec_handle_signal), vm);
 
   banger_object_skeleton_set_vm1 (vm->object, vm->iface);
   g_dbus_object_manager_server_export (daemon->object_manager,
@@ -499,6 +504,8 @@ vm_object_free (VmObject *vm)
   if (vm == NULL)
     return;
   g_signal_handlers_disconnect_by_data (vm->iface, vm);
+  vm_agent_detach (vm);
+  vm_agent_wake_waiters (vm);
   g_clear_pointer (&vm->instance, vmm_instance_free);
   g_dbus_object_manager_server_unexport (vm->daemon->object_manager,
                                          g_dbus_object_get_object_path (G_DBUS_OBJECT (vm->object)));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "daemon.h"
+#include "agent-client.h"
 #include "job.h"
 #include "vmm-driver.h"
 
@@ -27,6 +28,11 @@ struct _VmObject {
   BangerObjectSkeleton *object;
   BangerVM1            *iface;
   VmmInstance          *instance;    /* while a VMM process exists */
+  /* The guest agent's connection, while the VM runs and its agent answered
+   * (NULL otherwise, e.g. after the agent went away); owned. */
+  AgentClient          *agent;
+  /* Calls waiting for the agent while a restarted bangerd reconnects it. */
+  GQueue                agent_waiters;
   VmOperation           op;
   Job                  *job;         /* the start's job, while it runs */
   /* One follow-up waiting for the current operation (a Stop or forced

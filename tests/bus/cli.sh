@@ -47,12 +47,25 @@ json '[v["created_at"] for v in d]' <<<"$TAP_OUT" |
     grep -qE "^\['[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z', '" &&
     tap_ok "created_at is ISO 8601 UTC" || tap_fail "created_at is ISO 8601 UTC" "$TAP_OUT"
 
+# auto: firecracker only where it is installed and /dev/kvm is usable.
+auto_vmm=qemu
+if command -v firecracker >/dev/null && [[ -r /dev/kvm && -w /dev/kvm ]]; then
+    auto_vmm=firecracker
+fi
 tap_is "$(json '[[v["ipv4"], v["nat"], v["started_at"], v["last_error"], v["vmm"]] for v in d]' <<<"$TAP_OUT")" \
-    "[['172.30.0.3/24', False, None, None, 'firecracker'], ['172.30.0.2/24', False, None, None, 'firecracker']]" \
+    "[['172.30.0.3/24', False, None, None, '$auto_vmm'], ['172.30.0.2/24', False, None, None, '$auto_vmm']]" \
     "list --json has the network, VMM and run-time fields"
 tap_check "vm show" banger vm show web
 [[ $TAP_OUT == *"vcpus:"*"2 (auto"* && $TAP_OUT == *"disk:"*"8 GiB (builtin)"* ]] &&
     tap_ok "vm show explains where values came from" || tap_fail "vm show explains where values came from" "$TAP_OUT"
+[[ $TAP_OUT == *"vmm:"*"$auto_vmm (auto: "*"so $auto_vmm)"* ]] &&
+    tap_ok "vm show says which VMM and why" || tap_fail "vm show says which VMM and why" "$TAP_OUT"
+tap_check "create --vmm qemu" banger vm create picked --vmm qemu --json
+tap_is "$(json '[d["vmm"], d["vmm_reason"]]' <<<"$TAP_OUT")" "['qemu', 'qemu, as requested']" \
+    "an explicit --vmm is recorded as requested"
+tap_check "delete it" banger vm delete picked
+tap_expect_fail_with "Unknown VMM" "an unknown VMM is refused" \
+    banger vm create bogus --vmm bochs
 tap_check "vm set" banger vm set web --vcpus 1 --memory 512M
 tap_check "vm set --nat" banger vm set web --nat on
 tap_is "$TAP_OUT" "Changed VM “web” (1 vCPU, 512 MiB memory, 8 GiB disk, NAT)." "set --nat says NAT"

@@ -51,7 +51,7 @@ tap_is "$(vm_state web)" running "after a restart the VM is still running"
 tap_is "$(vm_vmm_pids)" "$vmm" "the same VMM, re-adopted"
 : >"$VM_CALLS/web.jsonl"
 tap_check "a re-adopted VM stops" banger vm stop web
-tap_is "$(vm_calls web | grep -v '^GET')" "PUT /actions" "through the VMM's API"
+tap_is "$(vm_calls web | grep -v '^GET')" "" "through its guest agent, reconnected after the restart"
 tap_is "$(vm_state web)" stopped "web is stopped"
 vm_expect_clean "re-adopted and stopped"
 

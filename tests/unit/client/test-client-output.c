@@ -106,6 +106,7 @@ make_vm (const char *name,
   vm->disk_source = g_strdup ("builtin");
   /* As banger_vm_info_from_proxy() fills them: "" for none. */
   vm->vmm = g_strdup ("firecracker");
+  vm->vmm_reason = g_strdup ("firecracker, as requested");
   vm->ipv4 = g_strdup ("172.30.0.2/24");
   vm->mac = g_strdup ("06:00:ac:1e:00:02");
   vm->tap = g_strdup ("");
@@ -146,7 +147,7 @@ test_show_lists_sources (void)
                    "ipv4:           172.30.0.2/24\n"
                    "mac:            06:00:ac:1e:00:02\n"
                    "nat:            off\n"
-                   "vmm:            firecracker\n"
+                   "vmm:            firecracker (firecracker, as requested)\n"
                    "kernel:         (not set)\n"
                    "image:          /srv/images/debian.ext4\n"
                    "disk strategy:  overlay\n"
@@ -314,7 +315,7 @@ test_vm_json_schema (void)
   g_assert_true (g_str_has_suffix (text, "}\n"));
   g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
   o = json_node_get_object (json_parser_get_root (parser));
-  g_assert_cmpuint (json_object_get_size (o), ==, 17);
+  g_assert_cmpuint (json_object_get_size (o), ==, 18);
   g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "web");
   g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "stopped");
   g_assert_cmpint (json_object_get_int_member (o, "vcpus"), ==, 2);
@@ -322,6 +323,7 @@ test_vm_json_schema (void)
   g_assert_cmpint (json_object_get_int_member (o, "disk_bytes"), ==, G_GINT64_CONSTANT (8) << 30);
   g_assert_cmpstr (json_object_get_string_member (o, "created_at"), ==, "2026-11-23T09:04:36Z");
   g_assert_cmpstr (json_object_get_string_member (o, "vmm"), ==, "firecracker");
+  g_assert_cmpstr (json_object_get_string_member (o, "vmm_reason"), ==, "firecracker, as requested");
   g_assert_cmpstr (json_object_get_string_member (o, "ipv4"), ==, "172.30.0.2/24");
   g_assert_cmpstr (json_object_get_string_member (o, "mac"), ==, "06:00:ac:1e:00:02");
   g_assert_true (json_object_get_null_member (o, "tap"));
