@@ -11,6 +11,7 @@
 
 #include "banger-error.h"
 #include "boot-defaults.h"
+#include "user-config.h"
 #include "vmm-driver.h"
 
 #define DEFAULT_FIRECRACKER "firecracker"
@@ -98,20 +99,6 @@ user_ssh_key (void)
 }
 
 static gboolean
-bad_key (GError     **error,
-         GError      *cause,
-         const char  *path,
-         const char  *group,
-         const char  *key)
-{
-  g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
-               _("Config file %s, [%s] %s: %s; fix or remove the key"),
-               path, group, key, cause->message);
-  g_error_free (cause);
-  return FALSE;
-}
-
-static gboolean
 read_path (GKeyFile    *keyfile,
            const char  *path,
            const char  *group,
@@ -126,7 +113,7 @@ read_path (GKeyFile    *keyfile,
     return TRUE;
   g_strstrip (value);
   if (!boot_defaults_check_file_path (key, value, &local))
-    return bad_key (error, local, path, group, key);
+    return config_key_error (error, local, path, group, key);
   g_free (*out);
   *out = g_steal_pointer (&value);
   return TRUE;
@@ -148,11 +135,11 @@ read_binary (GKeyFile    *keyfile,
     return TRUE;
   g_strstrip (binary);
   if (strchr (binary, '/') != NULL && !boot_defaults_check_file_path ("binary", binary, &local))
-    return bad_key (error, local, path, group, "binary");
+    return config_key_error (error, local, path, group, "binary");
   if (binary[0] == '\0' || strchr (binary, '\n') != NULL)
     {
       g_set_error (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT, _("must name a program"));
-      return bad_key (error, local, path, group, "binary");
+      return config_key_error (error, local, path, group, "binary");
     }
   g_free (*out);
   *out = g_steal_pointer (&binary);
@@ -186,12 +173,12 @@ apply_keyfile (GKeyFile      *keyfile,
     {
       out->nat = g_key_file_get_boolean (keyfile, "vm-defaults", "nat", &local);
       if (local != NULL)
-        return bad_key (error, local, path, "vm-defaults", "nat");
+        return config_key_error (error, local, path, "vm-defaults", "nat");
     }
 
   subnet = g_key_file_get_string (keyfile, "network", "subnet", NULL);
   if (subnet != NULL && !subnet_parse (g_strstrip (subnet), &out->subnet, &local))
-    return bad_key (error, local, path, "network", "subnet");
+    return config_key_error (error, local, path, "network", "subnet");
 
   resolvers = g_key_file_get_string_list (keyfile, "network", "resolvers", NULL, NULL);
   if (resolvers != NULL)
@@ -201,7 +188,7 @@ apply_keyfile (GKeyFile      *keyfile,
           guint32 address;
 
           if (!ipv4_parse (g_strstrip (resolvers[i]), &address, &local))
-            return bad_key (error, local, path, "network", "resolvers");
+            return config_key_error (error, local, path, "network", "resolvers");
         }
       g_strfreev (out->resolvers);
       out->resolvers = g_steal_pointer (&resolvers);
@@ -216,7 +203,7 @@ apply_keyfile (GKeyFile      *keyfile,
     {
       g_strstrip (vmm);
       if (!g_str_equal (vmm, "auto") && vmm_driver_lookup (vmm, &local) == NULL)
-        return bad_key (error, local, path, "vm-defaults", "vmm");
+        return config_key_error (error, local, path, "vm-defaults", "vmm");
       g_free (out->vmm);
       out->vmm = g_steal_pointer (&vmm);
     }
@@ -234,7 +221,7 @@ apply_keyfile (GKeyFile      *keyfile,
         {
           g_set_error (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
                        _("must be auto, always or never"));
-          return bad_key (error, local, path, "firecracker", "jailer");
+          return config_key_error (error, local, path, "firecracker", "jailer");
         }
       out->jailer = (JailerMode) i;
     }

@@ -47,15 +47,16 @@ auto_defaults (const HostResources *host,
 
 /* Prefixes an error about one key with the file and key, so the message
  * tells the user exactly which line to fix. */
-static gboolean
-fail_key (GError     **error,
-          GError      *cause,
-          const char  *path,
-          const char  *key)
+gboolean
+config_key_error (GError     **error,
+                  GError      *cause,
+                  const char  *path,
+                  const char  *group,
+                  const char  *key)
 {
   g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
                _("Config file %s, [%s] %s: %s; fix or remove the key"),
-               path, CONFIG_GROUP_VM_DEFAULTS, key, cause->message);
+               path, group, key, cause->message);
   g_error_free (cause);
   return FALSE;
 }
@@ -76,7 +77,7 @@ read_size_key (GKeyFile    *keyfile,
   if (text == NULL)
     return TRUE;
   if (!banger_size_parse (text, out_bytes, &local))
-    return fail_key (error, local, path, key);
+    return config_key_error (error, local, path, CONFIG_GROUP_VM_DEFAULTS, key);
   *out_present = TRUE;
   return TRUE;
 }
@@ -107,7 +108,7 @@ apply_keyfile (GKeyFile    *keyfile,
       if (!g_ascii_string_to_unsigned (g_strstrip (vcpus_text), 10, 0, G_MAXUINT32,
                                        &vcpus, &local) ||
           !vm_settings_check_vcpus (vcpus, &local))
-        return fail_key (error, local, path, "vcpus");
+        return config_key_error (error, local, path, CONFIG_GROUP_VM_DEFAULTS, "vcpus");
       out->vcpus = (Setting) { vcpus, SETTING_SOURCE_CONFIG };
     }
 
@@ -119,10 +120,10 @@ apply_keyfile (GKeyFile    *keyfile,
         {
           g_set_error (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
                        _("memory must be a whole number of MiB, like 512M or 2G"));
-          return fail_key (error, local, path, "memory");
+          return config_key_error (error, local, path, CONFIG_GROUP_VM_DEFAULTS, "memory");
         }
       if (!vm_settings_check_memory_mib (bytes >> 20, &local))
-        return fail_key (error, local, path, "memory");
+        return config_key_error (error, local, path, CONFIG_GROUP_VM_DEFAULTS, "memory");
       out->memory_mib = (Setting) { bytes >> 20, SETTING_SOURCE_CONFIG };
     }
 
@@ -131,7 +132,7 @@ apply_keyfile (GKeyFile    *keyfile,
   if (present)
     {
       if (!vm_settings_check_disk_bytes (bytes, &local))
-        return fail_key (error, local, path, "disk");
+        return config_key_error (error, local, path, CONFIG_GROUP_VM_DEFAULTS, "disk");
       out->disk_bytes = (Setting) { bytes, SETTING_SOURCE_CONFIG };
     }
 

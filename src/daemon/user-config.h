@@ -21,4 +21,12 @@ gboolean config_load_vm_defaults   (const char          *path,
                                     VmSettings          *out,
                                     GError             **error);
 
+/* Sets @error to "Config file PATH, [GROUP] KEY: <cause>; fix or remove
+ * the key", takes @cause, and returns FALSE: every config error reads so. */
+gboolean config_key_error          (GError             **error,
+                                    GError              *cause,
+                                    const char          *path,
+                                    const char          *group,
+                                    const char          *key);
+
 G_END_DECLS
