@@ -65,8 +65,9 @@ def main():
         calls = [json.loads(l) for l in open(os.path.join(calls_dir, name + '.jsonl'))]
         t_start = next(c['t'] for c in calls if c['path'] == '/actions' and
                        c['body']['action_type'] == 'InstanceStart')
-        t_cad = next(c['t'] for c in calls if c['path'] == '/actions' and
-                     c['body']['action_type'] == 'SendCtrlAltDel')
+        # A stop goes through the guest agent; Ctrl-Alt-Del only without one.
+        t_cad = next((c['t'] for c in calls if c['path'] == '/actions' and
+                      c['body']['action_type'] == 'SendCtrlAltDel'), None)
         version = sum(b - a for a, b in versions
                       if s['created'] <= a <= t_start)
         vmm_up = local_ts(s['listen']) - launches[name]
@@ -92,11 +93,12 @@ def main():
                 elif n == 'step launch':
                     extra, sub = ' (minus fake startup)', vmm_up
                 add(f'  {n}{extra}', img, b - a - sub)
-        add('Start reply (Running) after InstanceStart', img, s['started'] - t_start)
+        add('Start reply (agent answered) after InstanceStart', img, s['started'] - t_start)
         add('Stop call -> stopped (reply)', img, s['stopped'] - s['stop'])
-        add('  Stop: call -> SendCtrlAltDel accepted', img, t_cad - s['stop'])
-        add('  Stop: fake exit (+0.1 s) -> reply', img,
-            s['stopped'] - t_cad - FAKE_GUEST_EXIT)
+        if t_cad is not None:
+            add('  Stop: call -> SendCtrlAltDel accepted', img, t_cad - s['stop'])
+            add('  Stop: fake exit (+0.1 s) -> reply', img,
+                s['stopped'] - t_cad - FAKE_GUEST_EXIT)
         add('Delete call', img, s['deleted'] - s['delete'])
 
     images = sorted({i for r in rows.values() for i in r if i != '-'},

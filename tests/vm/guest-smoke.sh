@@ -73,6 +73,36 @@ done
 tap_is "$reply" from-the-guest "the host reaches a TCP port in the guest"
 wait "$listener" || true
 
+# --- 3b. NAT: "the outside" (a namespace behind a veth, with no route back
+# to the VMs' subnet) answers the guest only through NAT --------------------------
+unshare --net sleep 900 &
+outside=$!
+harness_on_exit kill "$outside"
+ip link add vx-host type veth peer name vx-out
+ip link set vx-out netns "$outside"
+ip addr add 198.51.100.1/24 dev vx-host
+ip link set vx-host up
+nsenter -t "$outside" -n sh -c 'ip link set lo up && ip addr add 198.51.100.2/24 dev vx-out && ip link set vx-out up'
+nsenter -t "$outside" -n /usr/bin/python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.51.100.2", 9000))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"outside-ok\n")
+    c.close()' &
+server=$!
+harness_on_exit kill "$server"
+outside_says() { b vm exec keep -- sh -c 'nc -w 3 198.51.100.2 9000 </dev/null' 2>/dev/null || true; }
+harness_poll 10 bash -c 'exec 3<>/dev/tcp/198.51.100.2/9000' || tap_fail "the outside server listens"
+tap_is "$(outside_says)" "" "without NAT the guest does not reach the outside"
+tap_check "vm set --nat on, live" b vm set keep --nat on
+tap_is "$(outside_says)" outside-ok "with NAT the guest reaches the outside"
+tap_check "vm set --nat off, live" b vm set keep --nat off
+tap_is "$(outside_says)" "" "and without it again, not"
+
 tap_check "stop" b vm stop keep
 tap_is "$(vm_state keep)" stopped "stopped"
 tap_check "start again" b vm start keep
@@ -102,4 +132,7 @@ tap_is "$(b vm exec one -- hostname) $(b vm exec two -- hostname)" "one two" "bo
 tap_check "delete both" bash -c 'timeout 180 banger vm delete --force one && timeout 180 banger vm delete --force two'
 vm_expect_clean "two VMs deleted"
 tap_is "$(vm_vmm_pids)" "" "no qemu left"
+tap_is "$(b vm list --json)" "[]" "no VM row left"
+[[ -z $(find "$XDG_STATE_HOME/banger/vms" -mindepth 1 2>/dev/null) ]] &&
+    tap_ok "no VM files left" || tap_fail "no VM files left" "$(find "$XDG_STATE_HOME/banger/vms" -mindepth 1)"
 tap_done
