@@ -25,20 +25,39 @@ typedef struct {
   AgentClient    *agent;
   AgentGuestInfo *info;
   GCancellable   *attempt;      /* cancels one HELLO that takes too long */
+  GCancellable   *outer;        /* the caller's, which cancels the attempt too */
+  gulong          outer_handler;
   guint           attempt_timer;
   GError         *last_error;
 } Connect;
 
+/* Ends the current attempt's timer and its link to the caller's
+ * cancellable. */
+static void
+attempt_end (Connect *c)
+{
+  if (c->attempt_timer != 0)
+    {
+      g_source_remove (c->attempt_timer);
+      c->attempt_timer = 0;
+    }
+  if (c->outer_handler != 0)
+    {
+      g_cancellable_disconnect (c->outer, c->outer_handler);
+      c->outer_handler = 0;
+    }
+  g_clear_object (&c->attempt);
+}
+
 static void
 connect_free (Connect *c)
 {
-  if (c->attempt_timer != 0)
-    g_source_remove (c->attempt_timer);
+  attempt_end (c);
+  g_clear_object (&c->outer);
   if (c->agent != NULL)
     agent_client_close (c->agent);
   g_clear_object (&c->agent);
   g_clear_pointer (&c->info, agent_guest_info_free);
-  g_clear_object (&c->attempt);
   g_clear_error (&c->last_error);
   g_free (c);
 }
@@ -61,12 +80,7 @@ attempt_failed (GTask  *task,
 
   g_clear_error (&c->last_error);
   c->last_error = error;
-  if (c->attempt_timer != 0)
-    {
-      g_source_remove (c->attempt_timer);
-      c->attempt_timer = 0;
-    }
-  g_clear_object (&c->attempt);
+  attempt_end (c);
   if (c->agent != NULL)
     {
       agent_client_close (c->agent);
@@ -98,11 +112,7 @@ on_hello (GObject      *source,
   c->info = agent_client_hello_finish (AGENT_CLIENT (source), result, &error);
   if (c->info == NULL)
     return attempt_failed (task, error);
-  if (c->attempt_timer != 0)
-    {
-      g_source_remove (c->attempt_timer);
-      c->attempt_timer = 0;
-    }
+  attempt_end (c);
   g_task_return_pointer (task, g_steal_pointer (&c->agent), g_object_unref);
   g_object_unref (task);
 }
@@ -159,8 +169,11 @@ try_connect (GTask *task)
   /* One cancellable per attempt: the task's own, or the attempt's timer. */
   c->attempt = g_cancellable_new ();
   if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (g_cancellable_cancel),
-                           g_object_ref (c->attempt), g_object_unref);
+    {
+      g_set_object (&c->outer, cancellable);
+      c->outer_handler = g_cancellable_connect (cancellable, G_CALLBACK (g_cancellable_cancel),
+                                                g_object_ref (c->attempt), g_object_unref);
+    }
   c->attempt_timer = g_timeout_add (HELLO_ATTEMPT_MS, on_attempt_timeout, task);
   c->instance->driver->agent_connect_async (c->instance, c->attempt, on_connected, task);
 }
