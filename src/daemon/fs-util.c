@@ -6,10 +6,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
@@ -95,4 +97,34 @@ fs_ensure_private_dir (const char  *path,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+fs_set_errno_error (GError     **error,
+                    int          saved_errno,
+                    const char  *format,
+                    ...)
+{
+  g_autofree char *what = NULL;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "%s: %s", what, g_strerror (saved_errno));
+  return FALSE;
+}
+
+char *
+fs_file_identity (const char *path)
+{
+  struct stat st;
+
+  if (stat (path, &st) != 0)
+    return NULL;
+  return g_strdup_printf ("%s:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT
+                          ".%ld:%" G_GINT64_FORMAT, path, (guint64) st.st_dev,
+                          (guint64) st.st_ino, (gint64) st.st_mtim.tv_sec,
+                          st.st_mtim.tv_nsec, (gint64) st.st_size);
 }

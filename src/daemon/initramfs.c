@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "banger-error.h"
+#include "fs-util.h"
 #include "initramfs.h"
 
 /* What banger-init needs from the kernel, in the order they are wanted:
@@ -35,25 +36,6 @@ static const char *const base_dirs[] = { "banger", "dev", "mnt", "newroot", "pro
 #define MODULES_DEP_MAX  ((gsize) 64 << 20)
 #define INPUT_FILE_MAX   ((gsize) 256 << 20)
 
-static gboolean
-set_errno_error (GError **error, int saved_errno, const char *format, ...) G_GNUC_PRINTF (3, 4);
-
-static gboolean
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *format,
-                 ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "%s: %s", what, g_strerror (saved_errno));
-  return FALSE;
-}
 
 /* modprobe treats '-' and '_' in module names alike. */
 static char *
@@ -349,7 +331,7 @@ read_input (const char  *path,
 
   if (stat (path, &st) < 0)
     {
-      set_errno_error (error, errno, _("Cannot use %s %s"), what, path);
+      fs_set_errno_error (error, errno, _("Cannot use %s %s"), what, path);
       return NULL;
     }
   if (!S_ISREG (st.st_mode) || (gsize) st.st_size > INPUT_FILE_MAX)
@@ -483,29 +465,29 @@ initramfs_build (const char    *modules_root,
   tmp_path = g_strconcat (output_path, ".tmp-XXXXXX", NULL);
   fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0)
-    return set_errno_error (error, errno, _("Cannot create a temporary file beside %s"), output_path);
+    return fs_set_errno_error (error, errno, _("Cannot create a temporary file beside %s"), output_path);
   if (fchmod (fd, 0644) < 0)
     {
-      set_errno_error (error, errno, _("Cannot set the mode of %s"), tmp_path);
+      fs_set_errno_error (error, errno, _("Cannot set the mode of %s"), tmp_path);
       goto fail;
     }
   if (!write_members (fd, members, tmp_path, cancellable, error))
     goto fail;
   if (fsync (fd) < 0)
     {
-      set_errno_error (error, errno, _("Cannot write the initramfs %s"), tmp_path);
+      fs_set_errno_error (error, errno, _("Cannot write the initramfs %s"), tmp_path);
       goto fail;
     }
   if (close (fd) < 0)
     {
       fd = -1;
-      set_errno_error (error, errno, _("Cannot write the initramfs %s"), tmp_path);
+      fs_set_errno_error (error, errno, _("Cannot write the initramfs %s"), tmp_path);
       goto fail;
     }
   fd = -1;
   if (rename (tmp_path, output_path) < 0)
     {
-      set_errno_error (error, errno, _("Cannot put the initramfs in place at %s"), output_path);
+      fs_set_errno_error (error, errno, _("Cannot put the initramfs in place at %s"), output_path);
       goto fail;
     }
   g_debug ("wrote %s: %u modules for %s", output_path, modules->len, kernel_version);

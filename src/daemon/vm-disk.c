@@ -17,6 +17,7 @@
 
 #include "banger-error.h"
 #include "banger-size.h"
+#include "fs-util.h"
 #include "vm-disk.h"
 #include "vm-settings.h"
 
@@ -32,30 +33,6 @@ fd_close (int fd)
     close (fd);
 }
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (Fd, fd_close, -1)
-
-static gboolean
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *format,
-                 ...) G_GNUC_PRINTF (3, 4);
-
-/* "What failed: why", the why from errno saved before anything reset it. */
-static gboolean
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *format,
-                 ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "%s: %s", what, g_strerror (saved_errno));
-  return FALSE;
-}
 
 /* ---- the writable disk ---- */
 
@@ -107,10 +84,10 @@ write_data_file (int          dir_fd,
   size_t done = 0;
 
   if (fd < 0)
-    return set_errno_error (error, errno, _("Cannot create %s in the disk staging directory"), name);
+    return fs_set_errno_error (error, errno, _("Cannot create %s in the disk staging directory"), name);
   /* mkfs -d copies modes as they are; do not let bangerd's umask decide. */
   if (fchmod (fd, 0644) < 0)
-    return set_errno_error (error, errno, _("Cannot set the mode of %s"), name);
+    return fs_set_errno_error (error, errno, _("Cannot set the mode of %s"), name);
   while (done < len)
     {
       ssize_t n = write (fd, contents + done, len - done);
@@ -118,7 +95,7 @@ write_data_file (int          dir_fd,
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return set_errno_error (error, errno, _("Cannot write %s in the disk staging directory"), name);
+        return fs_set_errno_error (error, errno, _("Cannot write %s in the disk staging directory"), name);
       done += (size_t) n;
     }
   return TRUE;
@@ -130,9 +107,9 @@ make_data_dir (int          dir_fd,
                GError     **error)
 {
   if (mkdirat (dir_fd, name, 0755) < 0)
-    return set_errno_error (error, errno, _("Cannot create %s in the disk staging directory"), name);
+    return fs_set_errno_error (error, errno, _("Cannot create %s in the disk staging directory"), name);
   if (fchmodat (dir_fd, name, 0755, 0) < 0)
-    return set_errno_error (error, errno, _("Cannot set the mode of %s"), name);
+    return fs_set_errno_error (error, errno, _("Cannot set the mode of %s"), name);
   return TRUE;
 }
 
@@ -148,7 +125,7 @@ populate_staging (int                stage_fd,
     return FALSE;
   banger_fd = openat (stage_fd, "banger", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (banger_fd < 0)
-    return set_errno_error (error, errno, _("Cannot open %s in the disk staging directory"), "banger");
+    return fs_set_errno_error (error, errno, _("Cannot open %s in the disk staging directory"), "banger");
   if (!write_data_file (banger_fd, "vm.conf", data->vm_conf, error))
     return FALSE;
   if (data->authorized_keys != NULL
@@ -260,7 +237,7 @@ make_disk (const CreateData  *data,
       return FALSE;
     }
   if (disk_fd < 0)
-    return set_errno_error (error, errno, _("Cannot create disk %s"), disk_path);
+    return fs_set_errno_error (error, errno, _("Cannot create disk %s"), disk_path);
   *out_created = TRUE;
 
   /* Sparse: no block is allocated until mkfs or the guest writes one. */
@@ -275,18 +252,18 @@ make_disk (const CreateData  *data,
                      _("The filesystem holding %s cannot store a %s file; choose a smaller disk"),
                      data->vm_dir, size);
       else
-        set_errno_error (error, saved_errno, _("Cannot make disk %s %s large"), disk_path, size);
+        fs_set_errno_error (error, saved_errno, _("Cannot make disk %s %s large"), disk_path, size);
       return FALSE;
     }
   if (close (g_steal_fd (&disk_fd)) < 0)
-    return set_errno_error (error, errno, _("Cannot write disk %s"), disk_path);
+    return fs_set_errno_error (error, errno, _("Cannot write disk %s"), disk_path);
 
   if (g_mkdtemp_full (staging, 0700) == NULL)
-    return set_errno_error (error, errno, _("Cannot create a disk staging directory in %s"), data->vm_dir);
+    return fs_set_errno_error (error, errno, _("Cannot create a disk staging directory in %s"), data->vm_dir);
   stage_fd = open (staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   ok = stage_fd >= 0
        ? populate_staging (stage_fd, data, error)
-       : set_errno_error (error, errno, _("Cannot open disk staging directory %s"), staging);
+       : fs_set_errno_error (error, errno, _("Cannot open disk staging directory %s"), staging);
   ok = ok && !g_cancellable_set_error_if_cancelled (cancellable, error)
        && run_mkfs (mkfs, staging, disk_path, cancellable, error);
   remove_staging (staging);
@@ -314,7 +291,7 @@ create_thread (GTask        *task,
   vm_dir_fd = open (data->vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (vm_dir_fd < 0)
     {
-      set_errno_error (&error, errno, _("Cannot open VM directory %s"), data->vm_dir);
+      fs_set_errno_error (&error, errno, _("Cannot open VM directory %s"), data->vm_dir);
       g_task_return_error (task, error);
       return;
     }
@@ -452,14 +429,14 @@ copy_extent (int            src,
               ssize_t w = pwrite (dst, buffer + done, (size_t) (n - done), offset + done);
 
               if (w < 0 && errno != EINTR)
-                return set_errno_error (error, errno, _("Cannot write the copy of %s"), image_path);
+                return fs_set_errno_error (error, errno, _("Cannot write the copy of %s"), image_path);
               done += MAX (w, 0);
             }
         }
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return set_errno_error (error, errno, _("Cannot copy %s"), image_path);
+        return fs_set_errno_error (error, errno, _("Cannot copy %s"), image_path);
       if (n == 0)
         {
           g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
@@ -486,7 +463,7 @@ copy_sparse (int            src,
   off_t pos = 0;
 
   if (ftruncate (dst, size) < 0)
-    return set_errno_error (error, errno, _("Cannot size the copy of %s"), image_path);
+    return fs_set_errno_error (error, errno, _("Cannot size the copy of %s"), image_path);
   while (pos < size)
     {
       off_t data = lseek (src, pos, SEEK_DATA);
@@ -495,7 +472,7 @@ copy_sparse (int            src,
       if (data < 0 && errno == ENXIO)
         break;                                  /* only a hole remains */
       if (data < 0 && errno != EINVAL && errno != EOPNOTSUPP)
-        return set_errno_error (error, errno, _("Cannot read the layout of %s"), image_path);
+        return fs_set_errno_error (error, errno, _("Cannot read the layout of %s"), image_path);
       if (data < 0)
         data = pos;                             /* no SEEK_DATA: copy it all */
       hole = lseek (src, data, SEEK_HOLE);
@@ -522,9 +499,9 @@ copy_root (const CopyData    *data,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
   if (src < 0)
-    return set_errno_error (error, errno, _("Cannot open image %s"), data->image_path);
+    return fs_set_errno_error (error, errno, _("Cannot open image %s"), data->image_path);
   if (fstat (src, &st) < 0)
-    return set_errno_error (error, errno, _("Cannot inspect image %s"), data->image_path);
+    return fs_set_errno_error (error, errno, _("Cannot inspect image %s"), data->image_path);
   if (!S_ISREG (st.st_mode))
     {
       g_set_error (error, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
@@ -540,7 +517,7 @@ copy_root (const CopyData    *data,
       return FALSE;
     }
   if (dst < 0)
-    return set_errno_error (error, errno, _("Cannot create %s"), data->dest_path);
+    return fs_set_errno_error (error, errno, _("Cannot create %s"), data->dest_path);
 
   if (ioctl (dst, FICLONE, src) == 0)
     {
@@ -553,9 +530,9 @@ copy_root (const CopyData    *data,
       ok = copy_sparse (src, dst, st.st_size, data->image_path, cancellable, error);
     }
   if (ok && fsync (dst) < 0)
-    ok = set_errno_error (error, errno, _("Cannot flush %s to disk"), data->dest_path);
+    ok = fs_set_errno_error (error, errno, _("Cannot flush %s to disk"), data->dest_path);
   if (ok && close (g_steal_fd (&dst)) < 0)
-    ok = set_errno_error (error, errno, _("Cannot write the copy of %s"), data->dest_path);
+    ok = fs_set_errno_error (error, errno, _("Cannot write the copy of %s"), data->dest_path);
   if (!ok && unlink (data->dest_path) < 0 && errno != ENOENT)
     g_warning ("Cannot remove partial copy %s: %s", data->dest_path, g_strerror (errno));
   return ok;

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "banger-error.h"
+#include "fs-util.h"
 #include "firecracker-client.h"
 #include "firecracker-config.h"
 #include "firecracker-version.h"
@@ -74,19 +75,6 @@ resolve_binary (const char  *binary,
  * start otherwise. Replacing or touching the binary runs it again. */
 static char *checked_identity;
 
-static char *
-binary_identity (const char *path)
-{
-  struct stat st;
-
-  if (stat (path, &st) != 0)
-    return NULL;
-  return g_strdup_printf ("%s:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT
-                          ".%ld:%" G_GINT64_FORMAT, path, (guint64) st.st_dev,
-                          (guint64) st.st_ino, (gint64) st.st_mtim.tv_sec,
-                          st.st_mtim.tv_nsec, (gint64) st.st_size);
-}
-
 static void
 on_version_checked (GObject      *source,
                     GAsyncResult *result,
@@ -103,7 +91,7 @@ on_version_checked (GObject      *source,
       return;
     }
   g_free (checked_identity);
-  checked_identity = binary_identity (g_task_get_task_data (task));
+  checked_identity = fs_file_identity (g_task_get_task_data (task));
   if (!tested)
     g_message ("Firecracker %u.%u.%u at %s is supported but untested; banger is tested "
                "with %d.%d.x", version.major, version.minor, version.patch,
@@ -129,7 +117,7 @@ firecracker_check_async (const char          *binary,
       return;
     }
   g_task_set_task_data (task, path, g_free);
-  identity = binary_identity (path);
+  identity = fs_file_identity (path);
   if (identity != NULL && g_strcmp0 (identity, checked_identity) == 0)
     {
       g_task_return_pointer (task, g_strdup (path), g_free);

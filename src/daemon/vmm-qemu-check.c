@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "banger-error.h"
+#include "fs-util.h"
 #include "vmm-qemu.h"
 
 #define VERSION_TIMEOUT_MS 5000
@@ -75,19 +76,6 @@ qemu_version_parse (const char  *output,
 /* The last binary that passed, by what identifies the file, as for
  * Firecracker: one version run per binary, not per VM start. */
 static char *checked_identity;
-
-static char *
-binary_identity (const char *path)
-{
-  struct stat st;
-
-  if (stat (path, &st) != 0)
-    return NULL;
-  return g_strdup_printf ("%s:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT
-                          ".%ld:%" G_GINT64_FORMAT, path, (guint64) st.st_dev,
-                          (guint64) st.st_ino, (gint64) st.st_mtim.tv_sec,
-                          st.st_mtim.tv_nsec, (gint64) st.st_size);
-}
 
 typedef struct {
   char        *path;
@@ -162,7 +150,7 @@ on_version_output (GObject      *source,
       return;
     }
   g_free (checked_identity);
-  checked_identity = binary_identity (data->path);
+  checked_identity = fs_file_identity (data->path);
   g_task_return_pointer (task, g_strdup (data->path), g_free);
 }
 
@@ -183,7 +171,7 @@ qemu_check_async (const char          *binary,
       g_task_return_error (task, error);
       return;
     }
-  identity = binary_identity (path);
+  identity = fs_file_identity (path);
   if (identity != NULL && g_strcmp0 (identity, checked_identity) == 0)
     {
       g_task_return_pointer (task, path, g_free);
