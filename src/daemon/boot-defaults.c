@@ -153,6 +153,34 @@ boot_defaults_binary_for (const BootDefaults *defaults,
   return g_strcmp0 (driver, "qemu") == 0 ? defaults->qemu : defaults->firecracker;
 }
 
+/* @key's index in @choices (G_MAXUINT when the key is not set). */
+static gboolean
+read_choice (GKeyFile           *keyfile,
+             const char         *path,
+             const char         *group,
+             const char         *key,
+             const char * const *choices,
+             const char         *expected,
+             guint              *index,
+             GError            **error)
+{
+  g_autofree char *value = g_key_file_get_string (keyfile, group, key, NULL);
+  GError *local = NULL;
+
+  *index = G_MAXUINT;
+  if (value == NULL)
+    return TRUE;
+  g_strstrip (value);
+  for (guint i = 0; choices[i] != NULL; i++)
+    if (g_str_equal (value, choices[i]))
+      {
+        *index = i;
+        return TRUE;
+      }
+  g_set_error_literal (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT, expected);
+  return config_key_error (error, local, path, group, key);
+}
+
 static gboolean
 apply_keyfile (GKeyFile      *keyfile,
                const char    *path,
@@ -161,7 +189,6 @@ apply_keyfile (GKeyFile      *keyfile,
 {
   g_autofree char *subnet = NULL;
   g_autofree char *vmm = NULL;
-  g_autofree char *jailer = NULL;
   g_auto(GStrv) resolvers = NULL;
   GError *local = NULL;
 
@@ -208,23 +235,27 @@ apply_keyfile (GKeyFile      *keyfile,
       out->vmm = g_steal_pointer (&vmm);
     }
 
-  jailer = g_key_file_get_string (keyfile, "firecracker", "jailer", NULL);
-  if (jailer != NULL)
-    {
-      static const char *const modes[] = { "auto", "always", "never" };
-      guint i;
+  {
+    static const char *const modes[] = { "auto", "always", "never", NULL };
+    guint i;
 
-      g_strstrip (jailer);
-      for (i = 0; i < G_N_ELEMENTS (modes) && !g_str_equal (jailer, modes[i]); i++)
-        ;
-      if (i == G_N_ELEMENTS (modes))
-        {
-          g_set_error (&local, BANGER_ERROR, BANGER_ERROR_INVALID_ARGUMENT,
-                       _("must be auto, always or never"));
-          return config_key_error (error, local, path, "firecracker", "jailer");
-        }
+    if (!read_choice (keyfile, path, "firecracker", "jailer", modes,
+                      _("must be auto, always or never"), &i, error))
+      return FALSE;
+    if (i != G_MAXUINT)
       out->jailer = (JailerMode) i;
-    }
+  }
+  {
+    /* In the order of VmmAgentChannel. */
+    static const char *const channels[] = { "auto", "vsock", "serial", NULL };
+    guint i;
+
+    if (!read_choice (keyfile, path, "qemu", "agent-channel", channels,
+                      _("must be auto, vsock or serial"), &i, error))
+      return FALSE;
+    if (i != G_MAXUINT)
+      out->qemu_agent_channel = (VmmAgentChannel) i;
+  }
   return TRUE;
 }
 

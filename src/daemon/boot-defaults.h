@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "vm-network.h"
+#include "vmm-driver.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,7 @@ typedef struct {
   char     *vmm;            /* [vm-defaults] vmm: auto, firecracker or qemu */
   char     *firecracker;    /* [firecracker] binary */
   char     *qemu;           /* [qemu] binary */
+  VmmAgentChannel qemu_agent_channel;   /* [qemu] agent-channel */
   JailerMode jailer;        /* [firecracker] jailer */
   char     *ssh_key;        /* the user's public key for the guest, or NULL */
 } BootDefaults;

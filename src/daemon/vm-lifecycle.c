@@ -485,6 +485,7 @@ start_prepare (StartOp *op)
 {
   VmObject *vm = op->vm;
   VmRecord *r = vm->record;
+  GString *boot_args;
   GError *error = NULL;
 
   start_step (op, "prepare", _("Checking the VM's files and VMM"), 0.0);
@@ -514,10 +515,15 @@ start_prepare (StartOp *op)
   op->spec.mac = r->mac;
   /* How the guest finds its agent channel; a private copy of the image is
    * the root itself, not an overlay's lower layer. */
-  op->boot_args = g_strjoin (" ", BOOT_ARGS, op->driver->kernel_args,
-                             op->root_copy_path != NULL ? "banger.root=direct" : NULL, NULL);
+  boot_args = g_string_new (BOOT_ARGS);
+  if (op->driver->kernel_args != NULL)
+    g_string_append_printf (boot_args, " %s", op->driver->kernel_args);
+  if (op->root_copy_path != NULL)
+    g_string_append (boot_args, " banger.root=direct");
+  op->boot_args = g_string_free (boot_args, FALSE);
   op->spec.boot_args = op->boot_args;
   op->spec.jailed = op->driver->supports_jail && jail_wanted (op->defaults.jailer);
+  op->spec.agent_channel = op->defaults.qemu_agent_channel;
   vm_initrd_ensure_async (r->kernel_path, op->cancellable, on_initrd_ready, op);
 }
 

@@ -9,6 +9,14 @@
 
 G_BEGIN_DECLS
 
+/* How the host reaches a qemu guest's agent ([qemu] agent-channel);
+ * Firecracker always has its own vsock. */
+typedef enum {
+  VMM_AGENT_CHANNEL_AUTO,     /* vhost-vsock when usable, else virtio-serial */
+  VMM_AGENT_CHANNEL_VSOCK,    /* vhost-vsock or a failed start */
+  VMM_AGENT_CHANNEL_SERIAL,   /* a virtio-serial port */
+} VmmAgentChannel;
+
 /* Everything a driver needs to boot one VM; all paths absolute. */
 typedef struct {
   const char *vm_name;
@@ -28,6 +36,7 @@ typedef struct {
   /* Through the helper's jailer (Helper1.Launch) instead of as a child of
    * bangerd; the files above must then lie in the user's banger dirs. */
   gboolean    jailed;
+  VmmAgentChannel agent_channel;
 } VmmBootSpec;
 
 typedef struct _VmmDriver VmmDriver;
@@ -87,7 +96,8 @@ struct _VmmDriver {
   void          (*free_priv)        (gpointer priv);
 
   /* Kernel command-line words the guest needs to find the agent channel
-   * of this driver ("banger.agent=vsock:52", "banger.agent=vport:…"). */
+   * of this driver ("banger.agent=vsock:52"); NULL when the driver adds
+   * them itself because they depend on the launch (qemu). */
   const char     *kernel_args;
 
   /* A stream connected to the guest agent, carrying the agent's bytes

@@ -185,11 +185,42 @@ process_new (int      pid,
   return process;
 }
 
+/* In the child, after fork: closes every descriptor above 2 but @keep.
+ * Only async-signal-safe calls. */
+static void
+close_others (int keep)
+{
+  unsigned int first = 3;
+
+  if (keep >= 3)
+    {
+      if (keep > 3 && close_range (3, (unsigned int) keep - 1, 0) != 0)
+        for (int fd = 3; fd < keep; fd++)
+          close (fd);
+      first = (unsigned int) keep + 1;
+    }
+  /* close_range came with Linux 5.9; older kernels get the slow way. */
+  if (close_range (first, ~0U, 0) != 0)
+    for (int fd = (int) first; fd < 4096; fd++)
+      close (fd);
+}
+
 VmmProcess *
 vmm_process_spawn (const char * const *argv,
                    const char         *cwd,
                    int                 log_fd,
                    GError            **error)
+{
+  return vmm_process_spawn_with_fd (argv, cwd, log_fd, -1, -1, error);
+}
+
+VmmProcess *
+vmm_process_spawn_with_fd (const char * const *argv,
+                           const char         *cwd,
+                           int                 log_fd,
+                           int                 pass_fd,
+                           int                 pass_as,
+                           GError            **error)
 {
   g_autoptr(GError) local = NULL;
   int null_fd;
@@ -216,7 +247,13 @@ vmm_process_spawn (const char * const *argv,
       if (dup2 (null_fd, 0) < 0 || dup2 (log_fd, 1) < 0 || dup2 (log_fd, 2) < 0 ||
           chdir (cwd) < 0)
         _exit (127);
-      /* Every other descriptor is O_CLOEXEC in bangerd. */
+      /* dup2 clears O_CLOEXEC on the copy; the same number keeps it. */
+      if (pass_fd >= 0 &&
+          (pass_fd == pass_as ? fcntl (pass_fd, F_SETFD, 0) : dup2 (pass_fd, pass_as)) < 0)
+        _exit (127);
+      /* bangerd's own descriptors are O_CLOEXEC, but whatever started
+       * bangerd may have left some open: the VMM gets none of them. */
+      close_others (pass_fd >= 0 ? pass_as : -1);
       execv (argv[0], (char * const *) argv);
       _exit (127);
     }

@@ -21,6 +21,14 @@ VmmProcess *vmm_process_spawn     (const char * const *argv,
                                    const char         *cwd,
                                    int                 log_fd,
                                    GError            **error);
+/* The same, and @pass_fd (if >= 0) is inherited as descriptor @pass_as
+ * (> 2), such as a device qemu is told to use by number. */
+VmmProcess *vmm_process_spawn_with_fd (const char * const *argv,
+                                       const char         *cwd,
+                                       int                 log_fd,
+                                       int                 pass_fd,
+                                       int                 pass_as,
+                                       GError            **error);
 /* Takes a process that is not our child back, if @pid still is the process
  * that started at @start_time. */
 VmmProcess *vmm_process_adopt     (int                 pid,

@@ -51,13 +51,14 @@ has_word (const char *cmdline,
 char *
 qemu_kernel_cmdline (const char *boot_args,
                      gboolean    kvm,
-                     guint       tsc_khz)
+                     guint       tsc_khz,
+                     gboolean    vsock)
 {
   GString *cmdline = g_string_new (boot_args != NULL ? boot_args : "");
 
   if (!has_word (cmdline->str, "banger.agent="))
     g_string_append_printf (cmdline, "%s%s", cmdline->len > 0 ? " " : "",
-                            QEMU_AGENT_KERNEL_ARGS);
+                            vsock ? QEMU_AGENT_VSOCK_KERNEL_ARGS : QEMU_AGENT_SERIAL_KERNEL_ARGS);
   if (!kvm && tsc_khz > 0 && !has_word (cmdline->str, "tsc_early_khz="))
     g_string_append_printf (cmdline, " tsc_early_khz=%u", tsc_khz);
   return g_string_free (cmdline, FALSE);
@@ -128,13 +129,15 @@ add_drive (GPtrArray  *argv,
 GStrv
 qemu_build_argv (const VmmBootSpec *spec,
                  gboolean           kvm,
-                 guint              tsc_khz)
+                 guint              tsc_khz,
+                 guint32            vsock_cid)
 {
   GPtrArray *argv = g_ptr_array_new ();
   g_autofree char *name = qemu_opt_escape (spec->vm_name);
   g_autofree char *log_path = g_build_filename (spec->state_dir, "console.log", NULL);
   g_autofree char *log = qemu_opt_escape (log_path);
-  g_autofree char *cmdline = qemu_kernel_cmdline (spec->boot_args, kvm, tsc_khz);
+  g_autofree char *cmdline = qemu_kernel_cmdline (spec->boot_args, kvm, tsc_khz,
+                                                       vsock_cid != 0);
 
   add (argv, spec->binary, NULL);
   add_printf (argv, "-name", "guest=%s", name);
@@ -173,9 +176,16 @@ qemu_build_argv (const VmmBootSpec *spec,
     }
   add (argv, "-chardev", "socket,id=qmp,path=" QEMU_QMP_SOCKET ",server=on,wait=off",
        "-mon", "chardev=qmp,mode=control", NULL);
-  add (argv, "-device", "virtio-serial-device",
-       "-chardev", "socket,id=agent,path=" QEMU_AGENT_SOCKET ",server=on,wait=off",
-       "-device", "virtserialport,chardev=agent,name=" QEMU_AGENT_PORT, NULL);
+  if (vsock_cid != 0)
+    /* qemu sets the same CID again on the descriptor that already holds
+     * it, which the kernel allows; a CID is not free until qemu exits. */
+    add_printf (argv, "-device", "vhost-vsock-device,id=" QEMU_AGENT_VSOCK_ID
+                ",guest-cid=%u,vhostfd=%d", vsock_cid, QEMU_VHOST_VSOCK_FD);
+  else
+    add (argv, "-device", "virtio-serial-device",
+         "-chardev", "socket,id=agent,path=" QEMU_AGENT_SOCKET ",server=on,wait=off",
+         "-device", "virtserialport,id=" QEMU_AGENT_SERIAL_ID ",chardev=agent,name="
+         QEMU_AGENT_PORT, NULL);
   g_ptr_array_add (argv, NULL);
   return (GStrv) g_ptr_array_free (argv, FALSE);
 }

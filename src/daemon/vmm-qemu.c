@@ -19,6 +19,7 @@
 #include "banger-error.h"
 #include "kvm.h"
 #include "qmp-client.h"
+#include "vhost-vsock.h"
 #include "vmm-qemu.h"
 
 #define READY_TIMEOUT_MS    10000
@@ -28,6 +29,7 @@
 
 typedef struct {
   QmpClient *qmp;
+  guint32    vsock_cid;   /* the agent's vhost-vsock CID; 0: virtio-serial */
 } Qemu;
 
 static void
@@ -47,6 +49,37 @@ qmp_of (VmmInstance *instance)
   Qemu *qemu = instance->priv;
 
   return qemu != NULL ? qemu->qmp : NULL;
+}
+
+/* The agent channel for @spec: a descriptor of /dev/vhost-vsock holding
+ * the guest's CID, or -1 for the virtio-serial port. FALSE only when vsock
+ * was asked for and cannot be had. */
+static gboolean
+open_agent_channel (const VmmBootSpec  *spec,
+                    int                *vsock_fd,
+                    guint32            *cid,
+                    GError            **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  *vsock_fd = -1;
+  *cid = 0;
+  if (spec->agent_channel == VMM_AGENT_CHANNEL_SERIAL)
+    return TRUE;
+  *vsock_fd = vhost_vsock_open_claimed (VHOST_VSOCK_DEVICE, cid, &local);
+  if (*vsock_fd >= 0)
+    return TRUE;
+  if (spec->agent_channel == VMM_AGENT_CHANNEL_VSOCK)
+    {
+      g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
+                   _("The agent channel is set to vsock ([qemu] agent-channel) but %s. "
+                     "Load the vhost_vsock module and let the user open %s, or set "
+                     "agent-channel to auto or serial"),
+                   local->message, VHOST_VSOCK_DEVICE);
+      return FALSE;
+    }
+  g_info ("VM %s: agent over virtio-serial: %s", spec->vm_name, local->message);
+  return TRUE;
 }
 
 /* ---- launch ----------------------------------------------------------------- */
@@ -184,6 +217,9 @@ qemu_launch_async (const VmmBootSpec   *spec,
   VmmProcess *process;
   gboolean kvm;
   int log_fd;
+  int vsock_fd;
+  guint32 cid;
+  Qemu *qemu;
 
   g_task_set_task_data (task, data, (GDestroyNotify) launch_data_free);
   /* A launched process is handed over even if the caller cancelled late:
@@ -194,30 +230,44 @@ qemu_launch_async (const VmmBootSpec   *spec,
   kvm = kvm_usable (&kvm_error);
   if (!kvm)
     g_info ("VM %s: %s; using TCG", spec->vm_name, kvm_error->message);
-  argv = qemu_build_argv (spec, kvm, kvm ? 0 : qemu_host_tsc_khz ());
+  if (!open_agent_channel (spec, &vsock_fd, &cid, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  argv = qemu_build_argv (spec, kvm, kvm ? 0 : qemu_host_tsc_khz (), cid);
 
   /* qemu's own messages go beside the serial console. */
   log_fd = open (log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (log_fd < 0)
     {
       int saved = errno;
+      if (vsock_fd >= 0)
+        close (vsock_fd);
       g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_FAILED,
                                _("Cannot open %s: %s"), log_path, g_strerror (saved));
       g_object_unref (task);
       return;
     }
-  process = vmm_process_spawn ((const char * const *) argv, spec->runtime_dir, log_fd, &error);
+  process = vmm_process_spawn_with_fd ((const char * const *) argv, spec->runtime_dir, log_fd,
+                                       vsock_fd, QEMU_VHOST_VSOCK_FD, &error);
   close (log_fd);
+  /* qemu holds the CID now; ours is only a copy. */
+  if (vsock_fd >= 0)
+    close (vsock_fd);
   if (process == NULL)
     {
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
-  g_info ("VM %s: started %s (%s) as pid %d", spec->vm_name, spec->binary,
-          kvm ? "KVM" : "TCG", vmm_process_get_pid (process));
-  data->instance = vmm_instance_new (&vmm_driver_qemu, process, spec->runtime_dir,
-                                     g_new0 (Qemu, 1));
+  g_info ("VM %s: started %s (%s, agent over %s) as pid %d", spec->vm_name, spec->binary,
+          kvm ? "KVM" : "TCG", cid != 0 ? "vhost-vsock" : "virtio-serial",
+          vmm_process_get_pid (process));
+  qemu = g_new0 (Qemu, 1);
+  qemu->vsock_cid = cid;
+  data->instance = vmm_instance_new (&vmm_driver_qemu, process, spec->runtime_dir, qemu);
   data->deadline = g_get_monotonic_time () + READY_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
   data->delay_ms = 10;
   try_connect (task);
@@ -521,12 +571,113 @@ qemu_shutdown_async (VmmInstance         *instance,
 /* ---- adopt after a restart -------------------------------------------------- */
 
 static void
+adopt_done (GTask *task)
+{
+  LaunchData *data = g_task_get_task_data (task);
+
+  g_task_return_pointer (task, g_steal_pointer (&data->instance),
+                         (GDestroyNotify) vmm_instance_free);
+  g_object_unref (task);
+}
+
+static void
+on_vsock_cid (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  LaunchData *data = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+  gint64 cid;
+
+  reply = qmp_client_execute_finish (QMP_CLIENT (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  cid = JSON_NODE_HOLDS_VALUE (reply) ? json_node_get_int (reply) : 0;
+  if (cid < 3 || cid > G_MAXUINT32)
+    {
+      g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_FAILED,
+                               _("QEMU reports no usable guest CID for the agent"));
+      g_object_unref (task);
+      return;
+    }
+  ((Qemu *) data->instance->priv)->vsock_cid = (guint32) cid;
+  adopt_done (task);
+}
+
+/* Which agent device the running qemu has, by its qdev id. */
+static void
+on_peripherals (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GTask *task = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(JsonObject) arguments = NULL;
+  GError *error = NULL;
+  gboolean vsock = FALSE;
+  gboolean serial = FALSE;
+
+  reply = qmp_client_execute_finish (QMP_CLIENT (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  if (JSON_NODE_HOLDS_ARRAY (reply))
+    {
+      JsonArray *children = json_node_get_array (reply);
+
+      for (guint i = 0; i < json_array_get_length (children); i++)
+        {
+          JsonObject *child = json_array_get_object_element (children, i);
+          const char *name = child != NULL
+                             ? json_object_get_string_member_with_default (child, "name", "")
+                             : "";
+
+          vsock = vsock || g_str_equal (name, QEMU_AGENT_VSOCK_ID);
+          serial = serial || g_str_equal (name, QEMU_AGENT_SERIAL_ID);
+        }
+    }
+  if (serial)
+    return adopt_done (task);
+  if (!vsock)
+    {
+      g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_FAILED,
+                               _("QEMU has no agent channel device (%s or %s)"),
+                               QEMU_AGENT_SERIAL_ID, QEMU_AGENT_VSOCK_ID);
+      g_object_unref (task);
+      return;
+    }
+  arguments = json_object_new ();
+  json_object_set_string_member (arguments, "path", "/machine/peripheral/" QEMU_AGENT_VSOCK_ID);
+  json_object_set_string_member (arguments, "property", "guest-cid");
+  qmp_client_execute_async (QMP_CLIENT (source), "qom-get", arguments, NULL, on_vsock_cid, task);
+}
+
+static void
+find_agent_channel (GTask *task)
+{
+  LaunchData *data = g_task_get_task_data (task);
+  g_autoptr(JsonObject) arguments = json_object_new ();
+
+  json_object_set_string_member (arguments, "path", "/machine/peripheral");
+  qmp_client_execute_async (qmp_of (data->instance), "qom-list", arguments, NULL,
+                            on_peripherals, task);
+}
+
+static void
 on_adopt_status (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  LaunchData *data = g_task_get_task_data (task);
   const char *wanted[] = { "running", NULL };
   g_autofree char *status = NULL;
   GError *error = NULL;
@@ -537,8 +688,7 @@ on_adopt_status (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
-  g_task_return_pointer (task, g_steal_pointer (&data->instance),
-                         (GDestroyNotify) vmm_instance_free);
+  find_agent_channel (g_steal_pointer (&task));
 }
 
 static void
@@ -606,15 +756,23 @@ qemu_agent_connect_async (VmmInstance         *instance,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_autofree char *path = g_build_filename (instance->runtime_dir, QEMU_AGENT_SOCKET, NULL);
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autofree char *path = NULL;
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  Qemu *qemu = instance->priv;
 
+  if (qemu->vsock_cid != 0)
+    return vhost_vsock_connect_async (qemu->vsock_cid, BANGER_AGENT_VSOCK_PORT, cancellable,
+                                      callback, user_data);
+  path = g_build_filename (instance->runtime_dir, QEMU_AGENT_SOCKET, NULL);
+  client = g_socket_client_new ();
+  address = g_unix_socket_address_new (path);
   g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), cancellable,
-                                 on_agent_connected, task);
+                                 on_agent_connected,
+                                 g_task_new (NULL, cancellable, callback, user_data));
 }
 
+/* Both ways end in a GTask returning the stream. */
 static GIOStream *
 qemu_agent_connect_finish (GAsyncResult  *result,
                            GError       **error)
@@ -653,7 +811,7 @@ const VmmDriver vmm_driver_qemu = {
   .adopt_finish = qemu_launch_finish,
   .cleanup = qemu_cleanup,
   .free_priv = qemu_free_priv,
-  .kernel_args = QEMU_AGENT_KERNEL_ARGS,
+  .kernel_args = NULL,   /* the launch adds the agent channel's */
   .agent_connect_async = qemu_agent_connect_async,
   .agent_connect_finish = qemu_agent_connect_finish,
 };

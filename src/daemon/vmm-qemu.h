@@ -14,7 +14,14 @@ G_BEGIN_DECLS
 /* The virtio-serial port the guest agent opens, found by this name in
  * /sys/class/virtio-ports/ x/name. */
 #define QEMU_AGENT_PORT    "dev.banger.agent"
-#define QEMU_AGENT_KERNEL_ARGS "banger.agent=vport:" QEMU_AGENT_PORT
+#define QEMU_AGENT_SERIAL_KERNEL_ARGS "banger.agent=vport:" QEMU_AGENT_PORT
+#define QEMU_AGENT_VSOCK_KERNEL_ARGS "banger.agent=vsock:" G_STRINGIFY (BANGER_AGENT_VSOCK_PORT)
+/* qdev ids of the agent channel's device: after a bangerd restart, which
+ * one qemu has (qom-list /machine/peripheral) says how to reach the agent. */
+#define QEMU_AGENT_SERIAL_ID "agent-serial"
+#define QEMU_AGENT_VSOCK_ID  "agent-vsock"
+/* The descriptor number qemu inherits the claimed /dev/vhost-vsock as. */
+#define QEMU_VHOST_VSOCK_FD  3
 
 /* microvm with everything the command line uses (virtio-mmio serial, the
  * "server=on" spelling) is there from 7.0 on. */
@@ -32,12 +39,14 @@ gboolean  qemu_version_parse      (const char  *output,
 /* vmm-qemu-args.c: the host TSC rate in kHz from /proc/cpuinfo ("cpu MHz"), 0 if unknown. */
 guint     qemu_host_tsc_khz       (void);
 
-/* @boot_args plus what the qemu guest needs: the agent's port and, under
- * TCG with a known TSC rate, tsc_early_khz (without it some TCG boots hang
- * in timer calibration). Words already present are not repeated. */
+/* @boot_args plus what the qemu guest needs: where the agent listens
+ * (its vsock port with @vsock, else the virtio-serial port) and, under TCG
+ * with a known TSC rate, tsc_early_khz (without it some TCG boots hang in
+ * timer calibration). Words already present are not repeated. */
 char     *qemu_kernel_cmdline     (const char  *boot_args,
                                    gboolean     kvm,
-                                   guint        tsc_khz);
+                                   guint        tsc_khz,
+                                   gboolean     vsock);
 
 /* "a,b" → "a,,b": how qemu's key=value options quote a comma. */
 char     *qemu_opt_escape         (const char  *value);
@@ -51,9 +60,12 @@ void      qemu_check_async        (const char          *binary,
 char     *qemu_check_finish       (GAsyncResult        *result,
                                    GError             **error);
 
-/* The full argv (argv[0] = spec->binary), started paused (-S). */
+/* The full argv (argv[0] = spec->binary), started paused (-S). With a
+ * @vsock_cid (not 0) the agent channel is a vhost-vsock device on the
+ * descriptor QEMU_VHOST_VSOCK_FD, else a virtio-serial port. */
 GStrv     qemu_build_argv         (const VmmBootSpec *spec,
                                    gboolean           kvm,
-                                   guint              tsc_khz);
+                                   guint              tsc_khz,
+                                   guint32            vsock_cid);
 
 G_END_DECLS

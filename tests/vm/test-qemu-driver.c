@@ -385,12 +385,49 @@ test_adopt (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_nonnull (f->instance);
   g_assert_cmpint (vmm_process_get_pid (f->instance->process), ==, pid);
+  /* The adopted instance found the agent's device in qemu and reaches the
+   * guest through it. */
+  {
+    g_autoptr(GDataInputStream) in = NULL;
+    g_autoptr(GIOStream) stream = agent_hello (f, &in);
+  }
 
   stop_instance (f);
   /* Adopted, so not reaped by the process watch: the test is its parent. */
   g_assert_cmpint (waitpid (pid, NULL, 0), ==, pid);
   driver->cleanup (f->runtime_dir);
   assert_no_sockets (f);
+}
+
+/* vsock asked for on a host without a usable /dev/vhost-vsock: the launch
+ * says what to do, and no qemu was started. */
+static void
+test_vsock_unavailable (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autofree char *log = NULL;
+  int fd = open ("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
+
+  if (fd >= 0)
+    {
+      close (fd);
+      g_test_skip ("/dev/vhost-vsock is usable here");
+      return;
+    }
+  f->spec.agent_channel = VMM_AGENT_CHANNEL_VSOCK;
+  driver->launch_async (&f->spec, NULL, on_result, &result);
+  g_assert_null (driver->launch_finish (wait_for (&result, "launch"), &error));
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "/dev/vhost-vsock"));
+  g_assert_nonnull (strstr (error->message, "agent-channel"));
+  dir = g_dir_open (f->runtime_dir, 0, NULL);
+  g_assert_nonnull (dir);
+  g_assert_null (g_dir_read_name (dir));
+  log = console (f);
+  g_assert_cmpstr (log, ==, "");
 }
 
 /* qemu exits at once (no such kernel): the error carries its words. */
@@ -464,6 +501,7 @@ main (int argc, char **argv)
   ADD ("forced-shutdown", NULL, test_forced_shutdown);
   ADD ("shutdown-timeout", "test.noacpid", test_shutdown_timeout);
   ADD ("adopt", NULL, test_adopt);
+  ADD ("vsock-unavailable", NULL, test_vsock_unavailable);
 #undef ADD
   return g_test_run ();
 }

@@ -4,6 +4,8 @@
  * vsock socket served by a thread of this test. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -15,6 +17,7 @@
 #include "banger-error.h"
 #include "kvm.h"
 #include "vmm-driver.h"
+#include "vhost-vsock.h"
 #include "vmm-qemu.h"
 
 static const VmmBootSpec base_spec = {
@@ -47,7 +50,7 @@ option_value (char **argv, const char *option, guint nth)
 static void
 test_argv_tcg (void)
 {
-  g_auto(GStrv) argv = qemu_build_argv (&base_spec, FALSE, 2096023);
+  g_auto(GStrv) argv = qemu_build_argv (&base_spec, FALSE, 2096023, 0);
   g_autofree char *joined = g_strjoinv (" ", argv);
 
   g_assert_cmpstr (argv[0], ==, base_spec.binary);
@@ -76,7 +79,27 @@ test_argv_tcg (void)
   g_assert_nonnull (strstr (joined, "virtio-net-device,netdev=net0,mac=02:00:00:00:00:01"));
   g_assert_nonnull (strstr (joined, "-chardev socket,id=qmp,path=qmp.sock,server=on,wait=off "
                                     "-mon chardev=qmp,mode=control"));
-  g_assert_nonnull (strstr (joined, "virtserialport,chardev=agent,name=dev.banger.agent"));
+  g_assert_nonnull (strstr (joined, "-chardev socket,id=agent,path=agent.sock,server=on,"
+                                    "wait=off -device virtserialport,id=agent-serial,"
+                                    "chardev=agent,name=dev.banger.agent"));
+  g_assert_null (strstr (joined, "vsock"));
+}
+
+/* With a claimed CID: the vhost-vsock device on the inherited descriptor,
+ * the guest told to listen on vsock, and no virtio-serial port. */
+static void
+test_argv_vsock (void)
+{
+  g_auto(GStrv) argv = qemu_build_argv (&base_spec, FALSE, 2096023, 1234567);
+  g_autofree char *joined = g_strjoinv (" ", argv);
+
+  g_assert_cmpstr (option_value (argv, "-append", 0), ==,
+                   "console=ttyS0 reboot=k panic=1 banger.agent=vsock:52 "
+                   "tsc_early_khz=2096023");
+  g_assert_nonnull (strstr (joined, "-device vhost-vsock-device,id=agent-vsock,"
+                                    "guest-cid=1234567,vhostfd=3"));
+  g_assert_null (strstr (joined, "virtio-serial"));
+  g_assert_null (strstr (joined, "agent.sock"));
 }
 
 static void
@@ -89,7 +112,7 @@ test_argv_kvm_no_tap (void)
   spec.initrd_path = NULL;
   spec.image_read_only = FALSE;
   spec.boot_args = "console=ttyS0 banger.agent=custom";
-  argv = qemu_build_argv (&spec, TRUE, 2096023);
+  argv = qemu_build_argv (&spec, TRUE, 2096023, 0);
   g_assert_cmpstr (option_value (argv, "-accel", 0), ==, "kvm");
   g_assert_cmpstr (option_value (argv, "-cpu", 0), ==, "host");
   g_assert_null (option_value (argv, "-netdev", 0));
@@ -102,13 +125,17 @@ test_argv_kvm_no_tap (void)
 static void
 test_cmdline (void)
 {
-  g_autofree char *a = qemu_kernel_cmdline ("x tsc_early_khz=5", FALSE, 9);
-  g_autofree char *b = qemu_kernel_cmdline (NULL, FALSE, 0);
-  g_autofree char *c = qemu_kernel_cmdline ("", FALSE, 7);
+  g_autofree char *a = qemu_kernel_cmdline ("x tsc_early_khz=5", FALSE, 9, FALSE);
+  g_autofree char *b = qemu_kernel_cmdline (NULL, FALSE, 0, FALSE);
+  g_autofree char *c = qemu_kernel_cmdline ("", FALSE, 7, FALSE);
+  g_autofree char *d = qemu_kernel_cmdline ("x", TRUE, 7, TRUE);
+  g_autofree char *e = qemu_kernel_cmdline ("x banger.agent=vsock:9", TRUE, 7, FALSE);
 
   g_assert_cmpstr (a, ==, "x tsc_early_khz=5 banger.agent=vport:dev.banger.agent");
   g_assert_cmpstr (b, ==, "banger.agent=vport:dev.banger.agent");
   g_assert_cmpstr (c, ==, "banger.agent=vport:dev.banger.agent tsc_early_khz=7");
+  g_assert_cmpstr (d, ==, "x banger.agent=vsock:52");
+  g_assert_cmpstr (e, ==, "x banger.agent=vsock:9");
 }
 
 static void
@@ -231,7 +258,8 @@ static void
 test_driver_members (void)
 {
   g_assert_cmpstr (vmm_driver_firecracker.kernel_args, ==, "banger.agent=vsock:52");
-  g_assert_cmpstr (vmm_driver_qemu.kernel_args, ==, "banger.agent=vport:dev.banger.agent");
+  /* qemu's depend on the channel its launch got (test_argv_*). */
+  g_assert_null (vmm_driver_qemu.kernel_args);
   g_assert_nonnull (vmm_driver_firecracker.agent_connect_async);
   g_assert_nonnull (vmm_driver_qemu.agent_connect_async);
   g_assert_true (vmm_driver_lookup ("qemu", NULL) == &vmm_driver_qemu);
@@ -354,12 +382,208 @@ test_vsock_no_socket (void)
   vmm_instance_free (instance);
 }
 
+/* ---- vhost-vsock: the CID claim and the AF_VSOCK connect ----------------- */
+
+typedef struct {
+  guint64 taken_below;   /* CIDs under this are "in use" */
+  guint64 taken_from;    /* and so are those from this on */
+  int     other_errno;   /* not 0: every call fails with it */
+  guint   calls;
+  guint64 last;
+} FakeCids;
+
+static FakeCids fake_cids;
+
+static int
+fake_set_cid (int fd, guint64 cid)
+{
+  g_assert_cmpint (fd, ==, 42);
+  fake_cids.calls++;
+  fake_cids.last = cid;
+  g_assert_cmpuint (cid, >=, 3);
+  g_assert_cmpuint (cid, <=, 0x7fffffff);
+  if (fake_cids.other_errno != 0)
+    {
+      errno = fake_cids.other_errno;
+      return -1;
+    }
+  if (cid < fake_cids.taken_below || cid >= fake_cids.taken_from)
+    {
+      errno = EADDRINUSE;
+      return -1;
+    }
+  return 0;
+}
+
+static void
+test_cid_claim (void)
+{
+  g_autoptr(GError) error = NULL;
+  guint32 cid = 0;
+
+  /* Busy CIDs are skipped. */
+  fake_cids = (FakeCids) { .taken_below = 1005, .taken_from = G_MAXUINT64 };
+  g_assert_true (vhost_vsock_claim_cid (42, 1000, fake_set_cid, &cid, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (cid, ==, 1005);
+  g_assert_cmpuint (fake_cids.calls, ==, 6);
+
+  /* The top of the range wraps to the first guest CID. */
+  fake_cids = (FakeCids) { .taken_below = 0, .taken_from = 0x7ffffffe };
+  g_assert_true (vhost_vsock_claim_cid (42, 0x7ffffffd, fake_set_cid, &cid, &error));
+  g_assert_cmpuint (cid, ==, 0x7ffffffd);
+  fake_cids = (FakeCids) { .taken_below = 3, .taken_from = 0x7ffffffe };
+  g_assert_true (vhost_vsock_claim_cid (42, 0x7ffffffe, fake_set_cid, &cid, &error));
+  g_assert_cmpuint (cid, ==, 3);
+
+  /* Reserved or out-of-range starts begin at 3. */
+  fake_cids = (FakeCids) { .taken_below = 0, .taken_from = G_MAXUINT64 };
+  g_assert_true (vhost_vsock_claim_cid (42, 1, fake_set_cid, &cid, &error));
+  g_assert_cmpuint (cid, ==, 3);
+
+  /* A full host: a bounded number of tries, then Busy. */
+  fake_cids = (FakeCids) { .taken_below = G_MAXUINT64, .taken_from = G_MAXUINT64 };
+  g_assert_false (vhost_vsock_claim_cid (42, 500, fake_set_cid, &cid, &error));
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_BUSY);
+  g_assert_cmpuint (fake_cids.calls, ==, 64);
+  g_clear_error (&error);
+
+  /* Any other failure is the device's, and stops at once. */
+  fake_cids = (FakeCids) { .other_errno = ENOTTY };
+  g_assert_false (vhost_vsock_claim_cid (42, 500, fake_set_cid, &cid, &error));
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED);
+  g_assert_cmpuint (fake_cids.calls, ==, 1);
+}
+
+/* Not the device: a missing node, and a node that is no vhost-vsock. */
+static void
+test_cid_open_errors (void)
+{
+  g_autoptr(GError) error = NULL;
+  guint32 cid = 0;
+
+  g_assert_cmpint (vhost_vsock_open_claimed ("/nonexistent/vhost-vsock", &cid, &error), ==, -1);
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/vhost-vsock"));
+  g_clear_error (&error);
+  g_assert_cmpint (vhost_vsock_open_claimed ("/dev/null", &cid, &error), ==, -1);
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED);
+  g_assert_cmpuint (cid, ==, 0);
+}
+
+/* Nothing answers on this CID: the connect fails within its bound (the
+ * agent's retry loop depends on that) instead of hanging, and a cancelled
+ * one reports the cancel. */
+static void
+test_vsock_connect_nobody (void)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  gint64 start;
+  int probe = socket (AF_VSOCK, SOCK_STREAM, 0);
+
+  if (probe < 0)
+    {
+      g_test_skip ("no AF_VSOCK on this host");
+      return;
+    }
+  close (probe);
+  start = g_get_monotonic_time ();
+  vhost_vsock_connect_async (0x7ffffff0, 52, NULL, on_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (vhost_vsock_connect_finish (result, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "vsock"));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_TIME_SPAN_SECOND);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  vhost_vsock_connect_async (0x7ffffff0, 52, cancellable, on_result, &result);
+  g_cancellable_cancel (cancellable);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (vhost_vsock_connect_finish (result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* Nothing of the connect is left to fire later. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* The descriptor qemu gets the claimed device on: inherited under the
+ * asked number, whether that differs from ours (dup2) or is the same
+ * (only O_CLOEXEC cleared); no other descriptor reaches the VMM, not even
+ * one its parent left inheritable. */
+static void
+spawn_and_read (int         pass_fd,
+                int         pass_as,
+                int         read_fd,
+                const char *expected_fds)
+{
+  g_autofree char *script = g_strdup_printf ("echo through-%d >&%d; exec ls /proc/self/fd >&%d",
+                                             pass_as, pass_as, pass_as);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *expected = g_strdup_printf ("through-%d\n%s", pass_as, expected_fds);
+  VmmProcess *process;
+  char buffer[512] = "";
+  gsize length = 0;
+  gssize n;
+  int log_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  int stray = dup (log_fd);   /* inheritable, as a careless parent might leave one */
+
+  g_assert_cmpint (stray, >, 2);
+  process = vmm_process_spawn_with_fd (argv, "/", log_fd, pass_fd, pass_as, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (process);
+  close (stray);
+  close (log_fd);
+  close (pass_fd);
+  while ((n = read (read_fd, buffer + length, sizeof buffer - 1 - length)) > 0)
+    length += (gsize) n;
+  close (read_fd);
+  /* ls's own directory descriptor is the lowest free one. */
+  g_assert_cmpstr (buffer, ==, expected);
+  vmm_process_wait_async (process, 5000, on_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (vmm_process_wait_finish (process, result, &error));
+  vmm_process_free (process);
+}
+
+static void
+test_spawn_with_fd (void)
+{
+  g_autofree char *expected = NULL;
+  int fds[2];
+  int same;
+
+  g_assert_cmpint (pipe2 (fds, O_CLOEXEC), ==, 0);
+  spawn_and_read (fds[1], 3, fds[0], "0\n1\n2\n3\n4\n");
+  /* The shell only takes one-digit descriptors: a free one of those. */
+  for (same = 9; same > 3 && fcntl (same, F_GETFD) != -1; same--)
+    ;
+  g_assert_cmpint (same, >, 3);
+  g_assert_cmpint (pipe2 (fds, O_CLOEXEC), ==, 0);
+  g_assert_cmpint (dup3 (fds[1], same, O_CLOEXEC), ==, same);
+  close (fds[1]);
+  expected = g_strdup_printf ("0\n1\n2\n3\n%d\n", same);
+  spawn_and_read (same, same, fds[0], expected);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/vmm-driver/qemu/argv-tcg", test_argv_tcg);
   g_test_add_func ("/vmm-driver/qemu/argv-kvm-no-tap", test_argv_kvm_no_tap);
+  g_test_add_func ("/vmm-driver/qemu/argv-vsock", test_argv_vsock);
+  g_test_add_func ("/vmm-driver/qemu/cid-claim", test_cid_claim);
+  g_test_add_func ("/vmm-driver/spawn-with-fd", test_spawn_with_fd);
+  g_test_add_func ("/vmm-driver/qemu/cid-open-errors", test_cid_open_errors);
+  g_test_add_func ("/vmm-driver/qemu/vsock-connect-nobody", test_vsock_connect_nobody);
   g_test_add_func ("/vmm-driver/qemu/cmdline", test_cmdline);
   g_test_add_func ("/vmm-driver/qemu/escape", test_escape);
   g_test_add_func ("/vmm-driver/qemu/version-parse", test_version_parse);
