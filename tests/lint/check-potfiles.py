@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # check-potfiles.py: po/POTFILES.in names every source file with strings
-# marked for translation, and only files that exist (TAP output).
+# marked for translation, only files that exist, each once, sorted (TAP
+# output).
 #
 # A file missing from POTFILES.in is silently left out of banger.pot, so its
 # messages are never translated; a listed file that no longer exists breaks
@@ -85,6 +86,13 @@ def main(argv):
             dupes.append(f'remove the duplicate on line {lineno}: {p}')
         seen.add(key)
     tap.result(not dupes, 'po/POTFILES.in lists each file once', dupes)
+
+    # Sorted (byte order), so a new file has one right place and merges of
+    # two additions do not conflict or hide a duplicate.
+    paths = [p for _, p in entries]
+    unsorted = [f'line {lineno}: {p} sorts before {prev}'
+                for (_, prev), (lineno, p) in zip(entries, entries[1:]) if p < prev]
+    tap.result(paths == sorted(paths), 'po/POTFILES.in is sorted', unsorted)
 
     # Harmless but worth a look: listed files without any marked string.
     for p in sorted(listed - set(wanted)):
