@@ -5,22 +5,17 @@
 
 #include "config.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <glib/gi18n.h>
 
 #include "banger-error.h"
 #include "banger-names.h"
 #include "banger-size.h"
-#include "cmd-vm.h"
 #include "command.h"
 #include "daemon-connection.h"
-#include "job-watch.h"
+#include "job-progress.h"
 #include "output.h"
 
 #define IMAGE_PATH_BASE "/dev/banger/Daemon1/image"
@@ -128,119 +123,15 @@ print_image (BangerDaemon *daemon,
   fputs (text, stdout);
 }
 
-/* A build in flight and what the user sees of it (as 'vm start' does). */
-typedef struct {
-  const char     *name;
-  GMainLoop      *loop;
-  BangerJobWatch *watch;
-  gboolean        show_progress;
-  gboolean        line_shown;
-  gboolean        cancel_requested;
-  gboolean        cancel_sent;
-  gboolean        abandoned;
-  char           *path;
-  GError         *error;
-  GCancellable   *cancel_call;
-} BuildRun;
-
-static guint
-terminal_columns (void)
-{
-  struct winsize size;
-
-  if (ioctl (STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
-    return size.ws_col;
-  return 80;
-}
-
-static void
-clear_progress (BuildRun *run)
-{
-  if (!run->line_shown)
-    return;
-  fputs ("\r\033[K", stderr);
-  fflush (stderr);
-  run->line_shown = FALSE;
-}
-
-static void
-on_cancel_done (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (banger_job1_call_cancel_finish (BANGER_JOB1 (source), result, &error) ||
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
-    return;
-  banger_error_explain (error);
-  fprintf (stderr, _("banger: Could not cancel: %s\n"), error->message);
-}
-
-static void
-send_cancel (BuildRun *run)
-{
-  BangerJob1 *job = banger_job_watch_get_job (run->watch);
-
-  if (run->cancel_sent || job == NULL)
-    return;
-  run->cancel_sent = TRUE;
-  banger_job1_call_cancel (job, run->cancel_call, on_cancel_done, run);
-}
-
-static void
-on_job_changed (BangerJob1 *job,
-                gpointer    user_data)
-{
-  BuildRun *run = user_data;
-  g_autofree char *label = NULL, *line = NULL;
-
-  if (run->cancel_requested)
-    return send_cancel (run);
-  if (!run->show_progress)
-    return;
-  /* Translators: before the progress bar of 'banger image build', e.g. "Building default". */
-  label = g_strdup_printf (_("Building %s"), run->name);
-  line = banger_format_progress (label, banger_job1_get_progress (job),
-                                 banger_job1_get_step_description (job),
-                                 terminal_columns () - 1);
-  fprintf (stderr, "\r%s\033[K", line);
-  fflush (stderr);
-  run->line_shown = TRUE;
-}
-
 static gboolean
-on_sigint (gpointer user_data)
+finish_build (GObject       *source,
+              GAsyncResult  *result,
+              gpointer       user_data,
+              GError       **error)
 {
-  BuildRun *run = user_data;
+  char **path = user_data;
 
-  clear_progress (run);
-  if (run->cancel_requested)
-    {
-      fprintf (stderr, _("banger: Not waiting any longer; bangerd goes on undoing the build "
-                         "of “%s”.\n"), run->name);
-      run->abandoned = TRUE;
-      g_main_loop_quit (run->loop);
-      return G_SOURCE_CONTINUE;
-    }
-  run->cancel_requested = TRUE;
-  fprintf (stderr, _("banger: Cancelling the build of image “%s”; waiting for bangerd to undo "
-                     "it (press Ctrl-C again to stop waiting)…\n"), run->name);
-  send_cancel (run);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_build_done (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  BuildRun *run = user_data;
-
-  banger_manager1_call_build_image_finish (BANGER_MANAGER1 (source), &run->path, result, &run->error);
-  g_main_loop_quit (run->loop);
+  return banger_manager1_call_build_image_finish (BANGER_MANAGER1 (source), path, result, error);
 }
 
 static int
@@ -256,75 +147,57 @@ image_build_run (const BangerCommandGroup *group,
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(BangerDaemon) daemon = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(BangerJobWatch) watch = NULL;
-  g_autoptr(GCancellable) cancel_call = NULL;
+  g_autoptr(BangerJobProgress) progress = NULL;
   g_autoptr(GDBusObject) object = NULL;
   g_autofree char *object_path = NULL;
-  BuildRun run = { 0 };
-  guint sigint_id;
+  g_autofree char *path = NULL;
+  g_autofree char *label = NULL, *cancelling = NULL, *abandoning = NULL;
+  BangerJobProgressText text;
+  const char *name;
   int status;
 
   if (!banger_command_parse (group, command, options, &argc, &argv, 0, 1, &status))
     return status;
-  run.name = argc > 1 ? argv[1] : "default";
-  if (!banger_vm_name_validate (run.name, &error))
-    return banger_usage_error (group, command, _("“%s” is not a valid image name"), run.name);
+  name = argc > 1 ? argv[1] : "default";
+  if (!banger_vm_name_validate (name, &error))
+    return banger_usage_error (group, command, _("“%s” is not a valid image name"), name);
   daemon = banger_daemon_connect (&error);
   if (daemon == NULL)
     return banger_fail (error);
 
-  loop = g_main_loop_new (NULL, FALSE);
-  cancel_call = g_cancellable_new ();
-  run.loop = loop;
-  run.show_progress = isatty (STDERR_FILENO);
-  run.cancel_call = cancel_call;
-  object_path = banger_object_path_for (IMAGE_PATH_BASE, run.name);
-  watch = banger_job_watch_new (daemon->objects, object_path, on_job_changed, &run);
-  run.watch = watch;
-  sigint_id = g_unix_signal_add (SIGINT, on_sigint, &run);
+  /* Translators: before the progress bar of 'banger image build', e.g. "Building default". */
+  label = g_strdup_printf (_("Building %s"), name);
+  cancelling = g_strdup_printf (_("banger: Cancelling the build of image “%s”; waiting for bangerd to undo "
+                                  "it (press Ctrl-C again to stop waiting)…\n"), name);
+  abandoning = g_strdup_printf (_("banger: Not waiting any longer; bangerd goes on undoing the build "
+                                  "of “%s”.\n"), name);
+  object_path = banger_object_path_for (IMAGE_PATH_BASE, name);
+  /* No "finished anyway" line: the result printed next says it. */
+  text = (BangerJobProgressText) { label, cancelling, abandoning, NULL };
+  progress = banger_job_progress_new (daemon->objects, object_path, &text, NULL, NULL);
   /* A build downloads and unpacks; Ctrl-C is the way out, not a timeout. */
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->manager), G_MAXINT);
-  banger_manager1_call_build_image (daemon->manager, run.name, g_variant_new ("a{sv}", NULL),
-                                    NULL, on_build_done, &run);
-  g_main_loop_run (loop);
-  g_source_remove (sigint_id);
-  g_cancellable_cancel (cancel_call);
-  clear_progress (&run);
-
-  if (run.abandoned)
+  banger_manager1_call_build_image (daemon->manager, name, g_variant_new ("a{sv}", NULL),
+                                    NULL, banger_job_progress_call_done,
+                                    banger_job_progress_ref (progress));
+  status = banger_job_progress_wait (progress, finish_build, &path, &error);
+  if (g_error_matches (error, BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS))
     {
-      g_clear_error (&run.error);
-      g_free (run.path);
-      return BANGER_EXIT_INTERRUPTED;
+      g_autofree char *hint = g_strdup_printf (_("delete it first with 'banger image delete %s'"), name);
+      banger_error_explain (error);
+      banger_error_add_hint (error, hint);
+      return banger_fail (error);
     }
-  if (run.error != NULL)
-    {
-      g_autoptr(GError) failed = g_steal_pointer (&run.error);
+  if (error != NULL)
+    return image_fail (error, NULL);
+  if (status != BANGER_EXIT_OK)
+    return status;
 
-      if (run.cancel_requested)
-        {
-          banger_error_explain (failed);
-          fprintf (stderr, "banger: %s\n", failed->message);
-          return BANGER_EXIT_INTERRUPTED;
-        }
-      if (g_error_matches (failed, BANGER_ERROR, BANGER_ERROR_ALREADY_EXISTS))
-        {
-          g_autofree char *hint = g_strdup_printf (_("delete it first with 'banger image delete %s'"),
-                                                   run.name);
-          banger_error_explain (failed);
-          banger_error_add_hint (failed, hint);
-          return banger_fail (failed);
-        }
-      return image_fail (failed, NULL);
-    }
-
-  object = g_dbus_object_manager_get_object (daemon->objects, run.path);
-  g_free (run.path);
+  object = g_dbus_object_manager_get_object (daemon->objects, path);
   if (object == NULL || banger_object_peek_image1 (BANGER_OBJECT (object)) == NULL)
     {
       g_set_error (&error, BANGER_ERROR, BANGER_ERROR_FAILED,
-                   _("The image “%s” was built but bangerd does not show it"), run.name);
+                   _("The image “%s” was built but bangerd does not show it"), name);
       return banger_fail (error);
     }
   if (json)
@@ -333,7 +206,7 @@ image_build_run (const BangerCommandGroup *group,
       banger_json_print (node);
     }
   else
-    printf (_("Built image “%s” (kernel %s).\n"), run.name,
+    printf (_("Built image “%s” (kernel %s).\n"), name,
             banger_image1_get_kernel_release (banger_object_peek_image1 (BANGER_OBJECT (object))));
   return BANGER_EXIT_OK;
 }

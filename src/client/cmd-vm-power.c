@@ -4,13 +4,9 @@
 
 #include "config.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <glib/gi18n.h>
 
 #include "banger-error.h"
@@ -18,7 +14,7 @@
 #include "cmd-vm.h"
 #include "command.h"
 #include "daemon-connection.h"
-#include "job-watch.h"
+#include "job-progress.h"
 #include "output.h"
 #include "values.h"
 
@@ -35,209 +31,58 @@ typedef gboolean (*PowerCallFinish) (BangerVM1           *proxy,
                                      GAsyncResult        *result,
                                      GError             **error);
 
-/* One Start or Restart call in flight, and what the user sees of it. */
+/* Start or Restart: how to call it and how to finish the call. */
 typedef struct {
-  const char     *name;
-  char           *label;          /* "Starting web" */
+  PowerCall       call;
   PowerCallFinish finish;
-  GMainLoop      *loop;
-  BangerJobWatch *watch;
-  gboolean        show_progress;  /* stderr is a terminal */
-  gboolean        line_shown;
-  gboolean        cancel_requested;
-  gboolean        cancel_sent;
-  gboolean        abandoned;      /* a second Ctrl-C: stop waiting */
-  gboolean        done;
-  GError         *error;
-  GCancellable   *cancel_call;    /* of our Job1.Cancel, when it outlives us */
-  BangerJobWatchFunc observer;    /* may be NULL */
-  gpointer        observer_data;
-} PowerRun;
-
-static guint
-terminal_columns (void)
-{
-  struct winsize size;
-
-  if (ioctl (STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
-    return size.ws_col;
-  return 80;
-}
-
-static void
-clear_progress (PowerRun *run)
-{
-  if (!run->line_shown)
-    return;
-  /* Back to the start of the line, then erase to its end. */
-  fputs ("\r\033[K", stderr);
-  fflush (stderr);
-  run->line_shown = FALSE;
-}
-
-static void
-on_cancel_done (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  PowerRun *run;
-  g_autoptr(GError) error = NULL;
-
-  if (banger_job1_call_cancel_finish (BANGER_JOB1 (source), result, &error))
-    return;
-  /* Cancelled when run_power_call() returned: @user_data is gone. */
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  run = user_data;
-  /* The job ended just before the Cancel reached it: the call's reply
-   * says how it went, so there is nothing to add. */
-  if (run->done || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
-    return;
-  banger_error_explain (error);
-  if (g_error_matches (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED))
-    fprintf (stderr, "%s\n", _("banger: This step cannot be cancelled; waiting for it to finish."));
-  else
-    fprintf (stderr, _("banger: Could not cancel: %s\n"), error->message);
-}
-
-static void
-send_cancel (PowerRun *run)
-{
-  BangerJob1 *job = banger_job_watch_get_job (run->watch);
-
-  if (run->cancel_sent || job == NULL)
-    return;
-  run->cancel_sent = TRUE;
-  banger_job1_call_cancel (job, run->cancel_call, on_cancel_done, run);
-}
-
-static void
-on_job_changed (BangerJob1 *job,
-                gpointer    user_data)
-{
-  PowerRun *run = user_data;
-  g_autofree char *line = NULL;
-
-  if (run->observer != NULL)
-    run->observer (job, run->observer_data);
-  /* Ctrl-C came before the job was announced. */
-  if (run->cancel_requested)
-    {
-      send_cancel (run);
-      return;
-    }
-  if (!run->show_progress)
-    return;
-
-  line = banger_format_progress (run->label, banger_job1_get_progress (job),
-                                 banger_job1_get_step_description (job),
-                                 terminal_columns () - 1);
-  fprintf (stderr, "\r%s\033[K", line);
-  fflush (stderr);
-  run->line_shown = TRUE;
-}
+} PowerMethod;
 
 static gboolean
-on_sigint (gpointer user_data)
+finish_power_call (GObject       *source,
+                   GAsyncResult  *result,
+                   gpointer       user_data,
+                   GError       **error)
 {
-  PowerRun *run = user_data;
+  PowerMethod *method = user_data;
 
-  clear_progress (run);
-  if (run->cancel_requested)
-    {
-      /* bangerd cancels a job whose caller leaves the bus, so leaving
-       * still rolls the start back; we just do not wait to see it. */
-      fprintf (stderr, _("banger: Not waiting any longer; bangerd goes on undoing the start of “%s”.\n"),
-               run->name);
-      run->abandoned = TRUE;
-      g_main_loop_quit (run->loop);
-      return G_SOURCE_CONTINUE;
-    }
-
-  run->cancel_requested = TRUE;
-  fprintf (stderr, _("banger: Cancelling the start of VM “%s”; waiting for bangerd to undo it "
-                     "(press Ctrl-C again to stop waiting)…\n"), run->name);
-  send_cancel (run);
-  return G_SOURCE_CONTINUE;
+  return method->finish (BANGER_VM1 (source), result, error);
 }
 
-static void
-on_call_done (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  PowerRun *run = user_data;
-
-  run->finish (BANGER_VM1 (source), result, &run->error);
-  run->done = TRUE;
-  g_main_loop_quit (run->loop);
-}
-
-/* Calls Start or Restart and runs the main loop until it returns, so the
- * job's signals and Ctrl-C are handled meanwhile. Returns the exit
- * status; on success the caller prints the result. */
+/* Calls Start or Restart and shows its job until it returns (see
+ * job-progress.h). Returns the exit status; on success the caller prints
+ * the result. */
 static int
 run_power_call (BangerDaemon *daemon,
                 BangerVM1    *vm,
                 const char   *name,
                 const char   *label,
-                PowerCall     call,
-                PowerCallFinish finish,
+                PowerMethod  *method,
                 GVariant     *options,
                 BangerJobWatchFunc observer,
                 gpointer      observer_data)
 {
-  PowerRun run = { 0 };
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(BangerJobWatch) watch = NULL;
-  g_autoptr(GCancellable) cancel_call = g_cancellable_new ();
-  guint sigint_id;
+  g_autofree char *cancelling =
+    g_strdup_printf (_("banger: Cancelling the start of VM “%s”; waiting for bangerd to undo it "
+                       "(press Ctrl-C again to stop waiting)…\n"), name);
+  g_autofree char *abandoning =
+    g_strdup_printf (_("banger: Not waiting any longer; bangerd goes on undoing the start of “%s”.\n"),
+                     name);
+  g_autofree char *finished_anyway =
+    g_strdup_printf (_("banger: The start of “%s” finished before it could be cancelled.\n"), name);
+  const BangerJobProgressText text = { label, cancelling, abandoning, finished_anyway };
+  g_autoptr(BangerJobProgress) progress = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
 
-  run.name = name;
-  run.label = g_strdup (label);
-  run.finish = finish;
-  run.loop = loop;
-  run.show_progress = isatty (STDERR_FILENO);
-  run.cancel_call = cancel_call;
-  run.observer = observer;
-  run.observer_data = observer_data;
-
-  /* Watch before calling, so the job's InterfacesAdded cannot be missed. */
-  watch = banger_job_watch_new (daemon->objects,
-                                g_dbus_proxy_get_object_path (G_DBUS_PROXY (vm)),
-                                on_job_changed, &run);
-  run.watch = watch;
-  sigint_id = g_unix_signal_add (SIGINT, on_sigint, &run);
-
+  progress = banger_job_progress_new (daemon->objects,
+                                      g_dbus_proxy_get_object_path (G_DBUS_PROXY (vm)),
+                                      &text, observer, observer_data);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (vm), POWER_CALL_TIMEOUT_MSEC);
-  call (vm, options, NULL, on_call_done, &run);
-  g_main_loop_run (loop);
-
-  g_source_remove (sigint_id);
-  g_cancellable_cancel (cancel_call);
-  clear_progress (&run);
-  g_free (run.label);
-
-  if (run.abandoned)
-    return BANGER_EXIT_INTERRUPTED;
-
-  if (run.error != NULL)
-    {
-      g_autoptr(GError) error = g_steal_pointer (&run.error);
-
-      if (run.cancel_requested)
-        {
-          banger_error_explain (error);
-          fprintf (stderr, "banger: %s\n", error->message);
-          return BANGER_EXIT_INTERRUPTED;
-        }
-      return banger_vm_fail (error, name);
-    }
-
-  if (run.cancel_requested)
-    fprintf (stderr, _("banger: The start of “%s” finished before it could be cancelled.\n"), name);
-  return BANGER_EXIT_OK;
+  method->call (vm, options, NULL, banger_job_progress_call_done, banger_job_progress_ref (progress));
+  status = banger_job_progress_wait (progress, finish_power_call, method, &error);
+  if (error != NULL)
+    return banger_vm_fail (error, name);
+  return status;
 }
 
 /* Looks the VM up; NULL after printing the error. */
@@ -287,7 +132,6 @@ banger_vm_start_run (const BangerCommandGroup *group,
   g_autoptr(BangerVM1) vm = NULL;
   g_autoptr(BangerVM1) updated = NULL;
   g_autoptr(BangerVmInfo) info = NULL;
-  g_autofree char *label = NULL;
   const char *name;
   int status;
 
@@ -298,11 +142,7 @@ banger_vm_start_run (const BangerCommandGroup *group,
   if (vm == NULL)
     return status;
 
-  /* Translators: before the progress bar of 'banger vm start', e.g. "Starting web". */
-  label = g_strdup_printf (_("Starting %s"), name);
-  status = run_power_call (daemon, vm, name, label, banger_vm1_call_start,
-                           banger_vm1_call_start_finish, g_variant_new ("a{sv}", NULL),
-                           NULL, NULL);
+  status = banger_vm_start_call (daemon, vm, name, NULL, NULL);
   if (status != BANGER_EXIT_OK)
     return status;
 
@@ -336,10 +176,11 @@ banger_vm_start_call (BangerDaemon       *daemon,
                       BangerJobWatchFunc  step_changed,
                       gpointer            user_data)
 {
+  /* Translators: before the progress bar of 'banger vm start', e.g. "Starting web". */
   g_autofree char *label = g_strdup_printf (_("Starting %s"), name);
+  PowerMethod start = { banger_vm1_call_start, banger_vm1_call_start_finish };
 
-  return run_power_call (daemon, vm, name, label, banger_vm1_call_start,
-                         banger_vm1_call_start_finish, g_variant_new ("a{sv}", NULL),
+  return run_power_call (daemon, vm, name, label, &start, g_variant_new ("a{sv}", NULL),
                          step_changed, user_data);
 }
 
@@ -407,10 +248,9 @@ stop_or_restart (const BangerCommandGroup *group,
     {
       /* Translators: before the progress bar of 'banger vm restart', e.g. "Restarting web". */
       g_autofree char *label = g_strdup_printf (_("Restarting %s"), name);
+      PowerMethod restart_method = { banger_vm1_call_restart, banger_vm1_call_restart_finish };
 
-      status = run_power_call (daemon, vm, name, label, banger_vm1_call_restart,
-                               banger_vm1_call_restart_finish, call_options,
-                               NULL, NULL);
+      status = run_power_call (daemon, vm, name, label, &restart_method, call_options, NULL, NULL);
       if (status != BANGER_EXIT_OK)
         return status;
       printf (_("Restarted VM “%s”.\n"), name);

@@ -10,9 +10,6 @@
 
 G_BEGIN_DECLS
 
-/* Exit status after Ctrl-C, as shells report a SIGINT death (128 + 2). */
-#define BANGER_EXIT_INTERRUPTED 130
-
 /* For errors of calls on one VM: explains @error, adds the next step
  * where the CLI knows it better, prints it; returns BANGER_EXIT_FAILED. */
 int  banger_vm_fail         (GError                   *error,

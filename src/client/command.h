@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define BANGER_EXIT_OK      0
 #define BANGER_EXIT_FAILED  1   /* the operation failed (daemon, bus, input rejected by the daemon) */
 #define BANGER_EXIT_USAGE   2   /* the command line is wrong; nothing was done */
+/* After Ctrl-C, as shells report a SIGINT death (128 + 2). */
+#define BANGER_EXIT_INTERRUPTED 130
 
 typedef struct _BangerCommand      BangerCommand;
 typedef struct _BangerCommandGroup BangerCommandGroup;
