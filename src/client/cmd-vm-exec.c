@@ -17,7 +17,6 @@
 #include <glib/gi18n.h>
 
 #include "banger-error.h"
-#include "banger-names.h"
 #include "cmd-vm.h"
 #include "command.h"
 #include "daemon-connection.h"
@@ -198,7 +197,6 @@ banger_vm_exec_run (const BangerCommandGroup *group,
     { "cwd", 0, 0, G_OPTION_ARG_STRING, &cwd, N_("Directory to run the command in (default /root)"), N_("DIR") },
     G_OPTION_ENTRY_NULL
   };
-  g_autoptr(GError) error = NULL;
   g_autoptr(BangerDaemon) daemon = NULL;
   g_autoptr(BangerVM1) vm = NULL;
   g_autoptr(GPtrArray) words = g_ptr_array_new ();
@@ -224,14 +222,9 @@ banger_vm_exec_run (const BangerCommandGroup *group,
     return banger_usage_error (group, command, "%s", _("No command given; put it after '--'"));
   g_ptr_array_add (words, NULL);
 
-  if (!banger_vm_name_validate (argv[1], &error))
-    return banger_fail (error);
-  daemon = banger_daemon_connect (&error);
-  if (daemon == NULL)
-    return banger_fail (error);
-  vm = banger_daemon_find_vm (daemon, argv[1], &error);
+  vm = banger_vm_lookup (argv[1], &daemon, &status);
   if (vm == NULL)
-    return banger_fail (error);
+    return status;
 
   return banger_vm_exec_command (vm, argv[1], (const char *const *) words->pdata,
                                  (const char *const *) env, cwd);

@@ -16,7 +16,6 @@
 #include <glib/gi18n.h>
 
 #include "banger-error.h"
-#include "banger-names.h"
 #include "cmd-vm.h"
 #include "command.h"
 #include "daemon-connection.h"
@@ -202,15 +201,9 @@ banger_vm_logs_run (const BangerCommandGroup *group,
 
   if (!banger_command_parse (group, command, options, &argc, &argv, 1, 1, &status))
     return status;
-  if (!banger_vm_name_validate (argv[1], &error))
-    return banger_fail (error);
-
-  daemon = banger_daemon_connect (&error);
-  if (daemon == NULL)
-    return banger_fail (error);
-  vm = banger_daemon_find_vm (daemon, argv[1], &error);
+  vm = banger_vm_lookup (argv[1], &daemon, &status);
   if (vm == NULL)
-    return banger_fail (error);
+    return status;
 
   if (!banger_vm1_call_open_log_sync (vm, vmm ? "vmm" : "console", NULL,
                                       &handle, &fds, NULL, &error))

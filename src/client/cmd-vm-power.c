@@ -9,8 +9,6 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#include "banger-error.h"
-#include "banger-names.h"
 #include "cmd-vm.h"
 #include "command.h"
 #include "daemon-connection.h"
@@ -85,37 +83,6 @@ run_power_call (BangerDaemon *daemon,
   return status;
 }
 
-/* Looks the VM up; NULL after printing the error. */
-static BangerVM1 *
-find_vm (BangerDaemon **out_daemon,
-         const char    *name,
-         int           *status)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(BangerDaemon) daemon = NULL;
-  BangerVM1 *vm;
-
-  if (!banger_vm_name_validate (name, &error))
-    {
-      *status = banger_fail (error);
-      return NULL;
-    }
-  daemon = banger_daemon_connect (&error);
-  if (daemon == NULL)
-    {
-      *status = banger_fail (error);
-      return NULL;
-    }
-  vm = banger_daemon_find_vm (daemon, name, &error);
-  if (vm == NULL)
-    {
-      *status = banger_fail (error);
-      return NULL;
-    }
-  *out_daemon = g_steal_pointer (&daemon);
-  return vm;
-}
-
 int
 banger_vm_start_run (const BangerCommandGroup *group,
                      const BangerCommand      *command,
@@ -138,7 +105,7 @@ banger_vm_start_run (const BangerCommandGroup *group,
   if (!banger_command_parse (group, command, options, &argc, &argv, 1, 1, &status))
     return status;
   name = argv[1];
-  vm = find_vm (&daemon, name, &status);
+  vm = banger_vm_lookup (name, &daemon, &status);
   if (vm == NULL)
     return status;
 
@@ -240,7 +207,7 @@ stop_or_restart (const BangerCommandGroup *group,
     return banger_fail (error);
   g_variant_ref_sink (call_options);
 
-  vm = find_vm (&daemon, name, &status);
+  vm = banger_vm_lookup (name, &daemon, &status);
   if (vm == NULL)
     return status;
 

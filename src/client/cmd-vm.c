@@ -43,6 +43,37 @@ banger_vm_fail (GError     *error,
   return banger_fail (error);
 }
 
+BangerVM1 *
+banger_vm_lookup (const char    *name,
+                  BangerDaemon **out_daemon,
+                  int           *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BangerDaemon) daemon = NULL;
+  BangerVM1 *vm;
+
+  if (!banger_vm_name_validate (name, &error))
+    {
+      *status = banger_fail (error);
+      return NULL;
+    }
+  daemon = banger_daemon_connect (&error);
+  if (daemon == NULL)
+    {
+      *status = banger_fail (error);
+      return NULL;
+    }
+  /* NotFound comes with its hint to 'banger vm list' already. */
+  vm = banger_daemon_find_vm (daemon, name, &error);
+  if (vm == NULL)
+    {
+      *status = banger_fail (error);
+      return NULL;
+    }
+  *out_daemon = g_steal_pointer (&daemon);
+  return vm;
+}
+
 /* Adds the settings given on the command line (NULL = not given) to an
  * a{sv} under their VM1 property names, checking each value first. */
 static gboolean
@@ -263,7 +294,6 @@ vm_show (const BangerCommandGroup *group,
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the VM as a JSON object"), NULL },
     G_OPTION_ENTRY_NULL
   };
-  g_autoptr(GError) error = NULL;
   g_autoptr(BangerDaemon) daemon = NULL;
   g_autoptr(BangerVM1) vm = NULL;
   g_autoptr(BangerVmInfo) info = NULL;
@@ -271,15 +301,9 @@ vm_show (const BangerCommandGroup *group,
 
   if (!banger_command_parse (group, command, options, &argc, &argv, 1, 1, &status))
     return status;
-  if (!banger_vm_name_validate (argv[1], &error))
-    return banger_fail (error);
-
-  daemon = banger_daemon_connect (&error);
-  if (daemon == NULL)
-    return banger_fail (error);
-  vm = banger_daemon_find_vm (daemon, argv[1], &error);
+  vm = banger_vm_lookup (argv[1], &daemon, &status);
   if (vm == NULL)
-    return banger_fail (error);
+    return status;
   info = banger_vm_info_from_proxy (vm);
 
   if (json)
@@ -316,15 +340,9 @@ vm_delete (const BangerCommandGroup *group,
     return status;
   if (force)
     g_variant_builder_add (&delete_options, "{sv}", "Force", g_variant_new_boolean (TRUE));
-  if (!banger_vm_name_validate (argv[1], &error))
-    return banger_fail (error);
-
-  daemon = banger_daemon_connect (&error);
-  if (daemon == NULL)
-    return banger_fail (error);
-  vm = banger_daemon_find_vm (daemon, argv[1], &error);
+  vm = banger_vm_lookup (argv[1], &daemon, &status);
   if (vm == NULL)
-    return banger_fail (error);
+    return status;
 
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (vm), DISK_CALL_TIMEOUT_MSEC);
   if (!banger_vm1_call_delete_sync (vm, g_variant_builder_end (&delete_options), NULL, &error))
@@ -363,6 +381,7 @@ vm_set (const BangerCommandGroup *group,
     return status;
   if (vcpus_text == NULL && memory_text == NULL && nat_text == NULL)
     return banger_usage_error (group, command, "%s", _("Nothing to change; give --vcpus, --memory or --nat"));
+  /* The name first, so a bad name is reported before a bad value. */
   if (!banger_vm_name_validate (argv[1], &error))
     return banger_fail (error);
   if (!add_settings (&changes, vcpus_text, memory_text, NULL, &error))
@@ -374,12 +393,9 @@ vm_set (const BangerCommandGroup *group,
       g_variant_builder_add (&changes, "{sv}", "NAT", g_variant_new_boolean (nat));
     }
 
-  daemon = banger_daemon_connect (&error);
-  if (daemon == NULL)
-    return banger_fail (error);
-  vm = banger_daemon_find_vm (daemon, argv[1], &error);
+  vm = banger_vm_lookup (argv[1], &daemon, &status);
   if (vm == NULL)
-    return banger_fail (error);
+    return status;
 
   if (!banger_vm1_call_set_sync (vm, g_variant_builder_end (&changes), NULL, &error))
     return banger_vm_fail (error, argv[1]);

@@ -15,6 +15,13 @@ G_BEGIN_DECLS
 int  banger_vm_fail         (GError                   *error,
                              const char               *name);
 
+/* For commands on one existing VM: checks @name, connects and finds the
+ * VM. Returns it with *@out_daemon set, or NULL after printing why, with
+ * the exit status in *@status. */
+BangerVM1 *banger_vm_lookup (const char               *name,
+                             BangerDaemon            **out_daemon,
+                             int                      *status);
+
 /* cmd-vm-power.c */
 int  banger_vm_start_run    (const BangerCommandGroup *group,
                              const BangerCommand      *command,
