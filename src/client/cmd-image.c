@@ -101,14 +101,14 @@ image_to_json (BangerDaemon *daemon,
   return json_builder_get_root (b);
 }
 
-static void
-print_image (BangerDaemon *daemon,
-             BangerImage1 *image)
+static char *
+render_image (BangerDaemon *daemon,
+              BangerImage1 *image)
 {
   g_autoptr(BangerKernel1) kernel = find_kernel (daemon, banger_image1_get_kernel (image));
   g_autofree char *size = banger_size_format (banger_image1_get_size (image));
   g_autofree char *created = banger_format_time_local (banger_image1_get_created_at (image), TRUE);
-  g_autofree char *text = banger_render_fields (
+  return banger_render_fields (
     _("Name"), banger_image1_get_name (image),
     _("Digest"), banger_image1_get_digest (image),
     _("File"), banger_image1_get_path (image),
@@ -119,8 +119,39 @@ print_image (BangerDaemon *daemon,
     _("Source"), banger_image1_get_source (image),
     _("Created"), created,
     NULL);
+}
 
-  fputs (text, stdout);
+static JsonNode *
+image_list_to_json (BangerDaemon *daemon,
+                    GPtrArray    *images)
+{
+  g_autoptr(JsonArray) array = json_array_new ();
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < images->len; i++)
+    json_array_add_element (array, image_to_json (daemon, images->pdata[i]));
+  json_node_set_array (node, array);
+  return node;
+}
+
+static char *
+render_image_list (GPtrArray *images)
+{
+  g_autoptr(BangerTable) table = NULL;
+
+  if (images->len == 0)
+    return g_strdup_printf ("%s\n", _("No images. Build one with 'banger image build'."));
+  table = banger_table_new (4, _("NAME"), _("KERNEL"), _("SIZE"), _("DIGEST"));
+  for (guint i = 0; i < images->len; i++)
+    {
+      BangerImage1 *image = images->pdata[i];
+      g_autofree char *size = banger_size_format (banger_image1_get_size (image));
+      g_autofree char *digest = g_strndup (banger_image1_get_digest (image), 7 + 12);
+
+      banger_table_add_row (table, banger_image1_get_name (image),
+                            banger_image1_get_kernel_release (image), size, digest);
+    }
+  return banger_table_render (table);
 }
 
 static gboolean
@@ -233,39 +264,7 @@ image_list_run (const BangerCommandGroup *group,
   if (daemon == NULL)
     return banger_fail (error);
   images = list_images (daemon);
-
-  if (json)
-    {
-      g_autoptr(JsonArray) array = json_array_new ();
-      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
-
-      for (guint i = 0; i < images->len; i++)
-        json_array_add_element (array, image_to_json (daemon, images->pdata[i]));
-      json_node_set_array (node, array);
-      banger_json_print (node);
-      return BANGER_EXIT_OK;
-    }
-  if (images->len == 0)
-    {
-      printf ("%s\n", _("No images. Build one with 'banger image build'."));
-      return BANGER_EXIT_OK;
-    }
-  {
-    g_autoptr(BangerTable) table = banger_table_new (4, _("NAME"), _("KERNEL"), _("SIZE"), _("DIGEST"));
-    g_autofree char *text = NULL;
-
-    for (guint i = 0; i < images->len; i++)
-      {
-        BangerImage1 *image = images->pdata[i];
-        g_autofree char *size = banger_size_format (banger_image1_get_size (image));
-        g_autofree char *digest = g_strndup (banger_image1_get_digest (image), 7 + 12);
-
-        banger_table_add_row (table, banger_image1_get_name (image),
-                              banger_image1_get_kernel_release (image), size, digest);
-      }
-    text = banger_table_render (table);
-    fputs (text, stdout);
-  }
+  banger_print_json_or_text (json, image_list_to_json (daemon, images), render_image_list (images));
   return BANGER_EXIT_OK;
 }
 
@@ -312,13 +311,7 @@ image_show_run (const BangerCommandGroup *group,
   image = find_image (daemon, argv[1], &error);
   if (image == NULL)
     return image_fail (error, argv[1]);
-  if (json)
-    {
-      g_autoptr(JsonNode) node = image_to_json (daemon, image);
-      banger_json_print (node);
-    }
-  else
-    print_image (daemon, image);
+  banger_print_json_or_text (json, image_to_json (daemon, image), render_image (daemon, image));
   return BANGER_EXIT_OK;
 }
 
@@ -360,6 +353,7 @@ kernel_list_run (const BangerCommandGroup *group,
   g_autoptr(BangerDaemon) daemon = NULL;
   g_autoptr(BangerTable) table = NULL;
   g_autoptr(JsonArray) array = json_array_new ();
+  JsonNode *node;
   GList *objects;
   guint n = 0;
   int status;
@@ -404,20 +398,11 @@ kernel_list_run (const BangerCommandGroup *group,
     }
   g_list_free_full (objects, g_object_unref);
 
-  if (json)
-    {
-      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_ARRAY);
-
-      json_node_set_array (node, array);
-      banger_json_print (node);
-    }
-  else if (n == 0)
-    printf ("%s\n", _("No kernels. 'banger image build' registers one with its image."));
-  else
-    {
-      g_autofree char *text = banger_table_render (table);
-      fputs (text, stdout);
-    }
+  node = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (node, array);
+  banger_print_json_or_text (json, node,
+                             n == 0 ? g_strdup_printf ("%s\n", _("No kernels. 'banger image build' registers one with its image."))
+                                    : banger_table_render (table));
   return BANGER_EXIT_OK;
 }
 

@@ -269,17 +269,7 @@ vm_list (const BangerCommandGroup *group,
   if (daemon == NULL)
     return banger_fail (error);
   vms = banger_daemon_list_vms (daemon);
-
-  if (json)
-    {
-      g_autoptr(JsonNode) node = banger_vm_list_to_json (vms);
-      banger_json_print (node);
-    }
-  else
-    {
-      g_autofree char *text = banger_vm_info_render_list (vms);
-      fputs (text, stdout);
-    }
+  banger_print_json_or_text (json, banger_vm_list_to_json (vms), banger_vm_info_render_list (vms));
   return BANGER_EXIT_OK;
 }
 
@@ -305,17 +295,7 @@ vm_show (const BangerCommandGroup *group,
   if (vm == NULL)
     return status;
   info = banger_vm_info_from_proxy (vm);
-
-  if (json)
-    {
-      g_autoptr(JsonNode) node = banger_vm_info_to_json (info);
-      banger_json_print (node);
-    }
-  else
-    {
-      g_autofree char *text = banger_vm_info_render_show (info);
-      fputs (text, stdout);
-    }
+  banger_print_json_or_text (json, banger_vm_info_to_json (info), banger_vm_info_render_show (info));
   return BANGER_EXIT_OK;
 }
 

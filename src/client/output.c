@@ -458,3 +458,17 @@ banger_json_print (JsonNode *node)
 
   fputs (text, stdout);
 }
+
+void
+banger_print_json_or_text (gboolean  json,
+                           JsonNode *node,
+                           char     *text)
+{
+  g_autoptr(JsonNode) owned_node = node;
+  g_autofree char *owned_text = text;
+
+  if (json)
+    banger_json_print (node);
+  else
+    fputs (text, stdout);
+}

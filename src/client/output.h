@@ -89,6 +89,12 @@ JsonNode     *banger_vm_list_to_json     (GPtrArray    *vms);
 /* Pretty-printed, two-space indent, trailing newline. */
 char         *banger_json_to_string      (JsonNode     *node);
 void          banger_json_print          (JsonNode     *node);
+/* What a command that shows objects prints: @node with --json, else
+ * @text as it is. Takes both (building the one not printed costs less
+ * than a second code path in every command). */
+void          banger_print_json_or_text  (gboolean      json,
+                                          JsonNode     *node,
+                                          char         *text);
 void          banger_json_add_string_or_null (JsonBuilder *b,
                                               const char  *member,
                                               const char  *value);
