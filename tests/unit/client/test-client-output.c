@@ -375,6 +375,50 @@ test_list_json_is_array (void)
   g_assert_cmpuint (json_array_get_length (json_node_get_array (full)), ==, 2);
 }
 
+static JsonNode *
+sample_object (void)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, "web");
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* The child prints; the parent checks that only the asked-for form, and
+ * exactly it, reached stdout. */
+static void
+test_print_text_without_json (void)
+{
+  if (g_test_subprocess ())
+    {
+      banger_print_json_or_text (FALSE, sample_object (), g_strdup ("NAME  STATE\nweb   stopped\n"));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("NAME  STATE\nweb   stopped\n");
+}
+
+static void
+test_print_json_with_json (void)
+{
+  g_autoptr(JsonNode) expected_node = sample_object ();
+  g_autofree char *expected = banger_json_to_string (expected_node);
+
+  if (g_test_subprocess ())
+    {
+      banger_print_json_or_text (TRUE, sample_object (), g_strdup ("NAME  STATE\nweb   stopped\n"));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout (expected);
+  g_assert_cmpstr (expected, ==, "{\n  \"name\" : \"web\"\n}\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -399,5 +443,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client/output/list-empty-and-sorted", test_list_empty_and_full);
   g_test_add_func ("/client/output/vm-json-schema", test_vm_json_schema);
   g_test_add_func ("/client/output/list-json-array", test_list_json_is_array);
+  g_test_add_func ("/client/output/print-text-without-json", test_print_text_without_json);
+  g_test_add_func ("/client/output/print-json-with-json", test_print_json_with_json);
   return g_test_run ();
 }
