@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,7 +174,7 @@ on_failed_launch_reaped (GObject      *source,
   g_autoptr(GTask) task = user_data;
   LaunchData *data = g_task_get_task_data (task);
 
-  vmm_process_wait_finish (data->instance->process, result, NULL);
+  vmm_process_end_finish (data->instance->process, result, NULL);
   if (data->instance->jailed)
     {
       helper_jail_release_async (data->vm_name, on_failed_launch_released,
@@ -194,8 +193,7 @@ launch_abort (GTask  *task,
   LaunchData *data = g_task_get_task_data (task);
 
   data->error = error;
-  vmm_process_signal (data->instance->process, SIGKILL, NULL);
-  vmm_process_wait_async (data->instance->process, 10000, on_failed_launch_reaped, task);
+  vmm_process_end_async (data->instance->process, 0, on_failed_launch_reaped, task);
 }
 
 /* The helper's Firecracker is checked by what it answers, as `--version`
@@ -663,59 +661,26 @@ firecracker_boot_finish (GAsyncResult  *result,
 typedef struct {
   VmmInstance *instance;    /* not owned */
   guint        timeout_ms;
-  GError      *error;
+  gboolean     asked;       /* the guest was asked to power off */
 } Shutdown;
 
 static void
-shutdown_free (Shutdown *sd)
-{
-  g_clear_error (&sd->error);
-  g_free (sd);
-}
-
-static void
-on_killed_exit (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+on_ended (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Shutdown *sd = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
-  if (!vmm_process_wait_finish (sd->instance->process, result, &error) && error != NULL)
-    g_warning ("Waiting for the killed VMM: %s", error->message);
-  if (sd->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&sd->error));
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-kill_and_wait (GTask *task)
-{
-  Shutdown *sd = g_task_get_task_data (task);
-
-  vmm_process_signal (sd->instance->process, SIGKILL, NULL);
-  /* SIGKILL cannot be ignored; the wait is only for the exit to be seen. */
-  vmm_process_wait_async (sd->instance->process, 10000, on_killed_exit, task);
-}
-
-static void
-on_graceful_exit (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  GTask *task = user_data;
-  Shutdown *sd = g_task_get_task_data (task);
-
-  if (vmm_process_wait_finish (sd->instance->process, result, NULL))
+  if (!vmm_process_end_finish (sd->instance->process, result, &error))
     {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      return;
+      if (error != NULL)
+        g_warning ("Waiting for the VMM to end: %s", error->message);
+      else if (sd->asked)
+        g_message ("The guest did not power off within %u ms; killed its VMM", sd->timeout_ms);
     }
-  g_message ("The guest did not power off within %u ms; killing its VMM", sd->timeout_ms);
-  kill_and_wait (task);
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -726,15 +691,16 @@ on_ctrl_alt_del (GObject      *source,
   GTask *task = user_data;
   Shutdown *sd = g_task_get_task_data (task);
   Firecracker *fc = sd->instance->priv;
+  g_autoptr(GError) error = NULL;
 
-  if (!firecracker_client_request_finish (fc->client, result, NULL, &sd->error))
+  if (!firecracker_client_request_finish (fc->client, result, NULL, &error))
     {
-      g_message ("%s", sd->error->message);
-      g_clear_error (&sd->error);    /* it is killed instead; that is no failure */
-      kill_and_wait (task);
+      g_message ("%s", error->message);   /* it is killed instead; that is no failure */
+      vmm_process_end_async (sd->instance->process, 0, on_ended, task);
       return;
     }
-  vmm_process_wait_async (sd->instance->process, sd->timeout_ms, on_graceful_exit, task);
+  sd->asked = TRUE;
+  vmm_process_end_async (sd->instance->process, sd->timeout_ms, on_ended, task);
 }
 
 static void
@@ -751,11 +717,11 @@ firecracker_shutdown_async (VmmInstance         *instance,
 
   sd->instance = instance;
   sd->timeout_ms = timeout_ms;
-  g_task_set_task_data (task, sd, (GDestroyNotify) shutdown_free);
+  g_task_set_task_data (task, sd, g_free);
   if (force || timeout_ms == 0 || fc == NULL || fc->client == NULL ||
       vmm_process_has_exited (instance->process))
     {
-      kill_and_wait (task);
+      vmm_process_end_async (instance->process, 0, on_ended, task);
       return;
     }
   /* With reboot=k in the guest's command line, Ctrl-Alt-Del makes the

@@ -20,6 +20,9 @@
 #include "banger-error.h"
 #include "vmm-process.h"
 
+/* SIGKILL cannot be ignored; this bound is only for seeing the exit. */
+#define KILLED_EXIT_TIMEOUT_MS 10000
+
 struct _VmmProcess {
   int                 pid;
   int                 pidfd;
@@ -429,6 +432,82 @@ gboolean
 vmm_process_wait_finish (VmmProcess    *process,
                          GAsyncResult  *result,
                          GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_killed_exit (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!vmm_process_wait_finish (g_task_get_task_data (task), result, &error) && error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, FALSE);
+}
+
+static void
+kill_and_wait (GTask *task)
+{
+  VmmProcess *process = g_task_get_task_data (task);
+
+  if (process->exited)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  vmm_process_signal (process, SIGKILL, NULL);
+  vmm_process_wait_async (process, KILLED_EXIT_TIMEOUT_MS, on_killed_exit, task);
+}
+
+static void
+on_grace_over (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GTask *task = user_data;
+  GError *error = NULL;
+
+  if (vmm_process_wait_finish (g_task_get_task_data (task), result, &error))
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  if (error != NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  kill_and_wait (task);
+}
+
+void
+vmm_process_end_async (VmmProcess          *process,
+                       guint                grace_ms,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, vmm_process_end_async);
+  g_task_set_task_data (task, process, NULL);
+  if (grace_ms == 0)
+    kill_and_wait (task);
+  else
+    vmm_process_wait_async (process, grace_ms, on_grace_over, task);
+}
+
+gboolean
+vmm_process_end_finish (VmmProcess    *process,
+                        GAsyncResult  *result,
+                        GError       **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -61,6 +61,20 @@ gboolean    vmm_process_wait_finish     (VmmProcess          *process,
                                          GAsyncResult        *result,
                                          GError             **error);
 
+/* The end of every VMM: waits up to @grace_ms for the process to exit by
+ * itself (0: not at all), else sends SIGKILL through the pidfd and waits
+ * for the exit to be seen, so a child is reaped before this completes.
+ * Completes TRUE when the process exited without being killed (or was gone
+ * already), FALSE when it was killed; an error only when the process
+ * stopped being watched (it was freed) on the way. */
+void        vmm_process_end_async       (VmmProcess          *process,
+                                         guint                grace_ms,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data);
+gboolean    vmm_process_end_finish      (VmmProcess          *process,
+                                         GAsyncResult        *result,
+                                         GError             **error);
+
 /* Field 22 of /proc/PID/stat (clock ticks since boot); 0 if unreadable. */
 guint64     vmm_process_read_start_time (int pid);
 

@@ -24,7 +24,6 @@
 
 #define READY_TIMEOUT_MS    10000
 #define QUIT_TIMEOUT_MS     3000
-#define REAP_TIMEOUT_MS     10000
 #define CONSOLE_TAIL_BYTES  2048
 
 typedef struct {
@@ -127,7 +126,7 @@ on_failed_launch_reaped (GObject      *source,
   LaunchData *data = g_task_get_task_data (task);
   g_autofree char *tail = NULL;
 
-  vmm_process_wait_finish (data->instance->process, result, NULL);
+  vmm_process_end_finish (data->instance->process, result, NULL);
   if (g_error_matches (data->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_task_return_error (task, g_steal_pointer (&data->error));
@@ -147,9 +146,7 @@ launch_fail (GTask  *task,
   LaunchData *data = g_task_get_task_data (task);
 
   data->error = error;
-  vmm_process_signal (data->instance->process, SIGKILL, NULL);
-  vmm_process_wait_async (data->instance->process, REAP_TIMEOUT_MS, on_failed_launch_reaped,
-                          task);
+  vmm_process_end_async (data->instance->process, 0, on_failed_launch_reaped, task);
 }
 
 static void try_connect (GTask *task);
@@ -433,15 +430,8 @@ qemu_boot_async (VmmInstance         *instance,
 typedef struct {
   VmmInstance *instance;    /* not owned */
   guint        timeout_ms;
-  GError      *error;
+  gboolean     quit_sent;
 } Shutdown;
-
-static void
-shutdown_free (Shutdown *sd)
-{
-  g_clear_error (&sd->error);
-  g_free (sd);
-}
 
 static void
 shutdown_done (GTask *task)
@@ -451,49 +441,27 @@ shutdown_done (GTask *task)
 
   if (qmp != NULL)
     qmp_client_close (qmp);
-  if (sd->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&sd->error));
-  else
-    g_task_return_boolean (task, TRUE);
+  g_task_return_boolean (task, TRUE);
   g_object_unref (task);
 }
 
 static void
-on_killed_exit (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+on_ended (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
 {
   GTask *task = user_data;
   Shutdown *sd = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
-  if (!vmm_process_wait_finish (sd->instance->process, result, &error) && error != NULL)
-    g_warning ("Waiting for the killed VMM: %s", error->message);
+  if (!vmm_process_end_finish (sd->instance->process, result, &error))
+    {
+      if (error != NULL)
+        g_warning ("Waiting for the VMM to end: %s", error->message);
+      else if (sd->quit_sent)
+        g_message ("QEMU did not quit within %u ms; killed it", QUIT_TIMEOUT_MS);
+    }
   shutdown_done (task);
-}
-
-static void
-kill_and_wait (GTask *task)
-{
-  Shutdown *sd = g_task_get_task_data (task);
-
-  vmm_process_signal (sd->instance->process, SIGKILL, NULL);
-  /* SIGKILL cannot be ignored; the wait is only for the exit to be seen. */
-  vmm_process_wait_async (sd->instance->process, REAP_TIMEOUT_MS, on_killed_exit, task);
-}
-
-static void
-on_quit_exit (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *task = user_data;
-  Shutdown *sd = g_task_get_task_data (task);
-
-  if (vmm_process_wait_finish (sd->instance->process, result, NULL))
-    return shutdown_done (task);
-  g_message ("QEMU did not quit within %u ms; killing it", QUIT_TIMEOUT_MS);
-  kill_and_wait (task);
 }
 
 static void
@@ -510,7 +478,7 @@ on_quit (GObject      *source,
   reply = qmp_client_execute_finish (QMP_CLIENT (source), result, &error);
   if (reply == NULL)
     g_debug ("quit: %s", error->message);
-  vmm_process_wait_async (sd->instance->process, QUIT_TIMEOUT_MS, on_quit_exit, task);
+  vmm_process_end_async (sd->instance->process, QUIT_TIMEOUT_MS, on_ended, task);
 }
 
 static void
@@ -525,6 +493,7 @@ on_graceful_exit (GObject      *source,
     return shutdown_done (task);
   g_message ("The guest did not power off within %u ms; telling QEMU to quit",
              sd->timeout_ms);
+  sd->quit_sent = TRUE;
   qmp_client_execute_async (qmp_of (sd->instance), "quit", NULL, NULL, on_quit, task);
 }
 
@@ -542,7 +511,7 @@ on_powerdown (GObject      *source,
   if (reply == NULL && !vmm_process_has_exited (sd->instance->process))
     {
       g_message ("%s", error->message);   /* it is killed instead: no failure */
-      return kill_and_wait (task);
+      return vmm_process_end_async (sd->instance->process, 0, on_ended, task);
     }
   vmm_process_wait_async (sd->instance->process, sd->timeout_ms, on_graceful_exit, task);
 }
@@ -560,10 +529,10 @@ qemu_shutdown_async (VmmInstance         *instance,
 
   sd->instance = instance;
   sd->timeout_ms = timeout_ms;
-  g_task_set_task_data (task, sd, (GDestroyNotify) shutdown_free);
+  g_task_set_task_data (task, sd, g_free);
   if (force || timeout_ms == 0 || qmp == NULL || qmp_client_is_closed (qmp) ||
       vmm_process_has_exited (instance->process))
-    return kill_and_wait (task);
+    return vmm_process_end_async (instance->process, 0, on_ended, task);
   /* The ACPI power button; the guest's acpid or agent powers off. */
   qmp_client_execute_async (qmp, "system_powerdown", NULL, NULL, on_powerdown, task);
 }
