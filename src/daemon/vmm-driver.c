@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "banger-error.h"
+#include "fs-util.h"
 #include "kvm.h"
 #include "vmm-driver.h"
 
@@ -23,6 +25,34 @@ vmm_driver_lookup (const char  *name,
   g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
                _("Unknown VMM “%s”; banger supports firecracker and qemu"), name);
   return NULL;
+}
+
+char *
+vmm_binary_find (const char *binary)
+{
+  g_autofree char *path = strchr (binary, '/') != NULL ? g_strdup (binary)
+                                                       : g_find_program_in_path (binary);
+
+  if (path == NULL || g_access (path, X_OK) != 0)
+    return NULL;
+  return g_steal_pointer (&path);
+}
+
+gboolean
+vmm_binary_was_checked (char * const *checked,
+                        const char   *path)
+{
+  g_autofree char *identity = fs_file_identity (path);
+
+  return identity != NULL && g_strcmp0 (identity, *checked) == 0;
+}
+
+void
+vmm_binary_set_checked (char       **checked,
+                        const char  *path)
+{
+  g_free (*checked);
+  *checked = fs_file_identity (path);
 }
 
 static gboolean

@@ -127,6 +127,19 @@ const VmmDriver *vmm_driver_choose   (const char  *configured,
                                       char       **reason,
                                       GError     **error);
 
+/* The executable @binary names (as configured: a name looked up in PATH,
+ * or a path), or NULL when there is none; the driver says what to do. */
+char            *vmm_binary_find         (const char  *binary);
+
+/* A driver's last binary that passed its version check, kept in
+ * *@checked by what identifies the file (fs_file_identity): the check
+ * costs a process start, so it runs once per binary, not per VM start;
+ * replacing or touching the binary runs it again. */
+gboolean         vmm_binary_was_checked  (char * const *checked,
+                                          const char   *path);
+void             vmm_binary_set_checked  (char        **checked,
+                                          const char   *path);
+
 /* The firecracker driver (vmm-firecracker.c). */
 extern const VmmDriver vmm_driver_firecracker;
 

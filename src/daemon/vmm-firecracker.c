@@ -14,7 +14,6 @@
 #include <glib/gstdio.h>
 
 #include "banger-error.h"
-#include "fs-util.h"
 #include "firecracker-client.h"
 #include "firecracker-config.h"
 #include "firecracker-version.h"
@@ -52,26 +51,7 @@ client_for (const char *runtime_dir)
 
 /* ---- check ---------------------------------------------------------------- */
 
-static char *
-resolve_binary (const char  *binary,
-                GError     **error)
-{
-  g_autofree char *path = strchr (binary, '/') != NULL ? g_strdup (binary)
-                                                       : g_find_program_in_path (binary);
-
-  if (path == NULL || g_access (path, X_OK) != 0)
-    {
-      g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
-                   _("Firecracker (“%s”) was not found or is not executable; install it "
-                     "or set [firecracker] binary in the config file"), binary);
-      return NULL;
-    }
-  return g_steal_pointer (&path);
-}
-
-/* The last binary that passed the version check, by what identifies the
- * file: running `firecracker --version` costs a process start per VM
- * start otherwise. Replacing or touching the binary runs it again. */
+/* The last binary that passed `firecracker --version` (vmm_binary_set_checked). */
 static char *checked_identity;
 
 static void
@@ -89,8 +69,7 @@ on_version_checked (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
-  g_free (checked_identity);
-  checked_identity = fs_file_identity (g_task_get_task_data (task));
+  vmm_binary_set_checked (&checked_identity, g_task_get_task_data (task));
   if (!tested)
     g_message ("Firecracker %u.%u.%u at %s is supported but untested; banger is tested "
                "with %d.%d.x", version.major, version.minor, version.patch,
@@ -106,18 +85,18 @@ firecracker_check_async (const char          *binary,
                          gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_autofree char *identity = NULL;
-  GError *error = NULL;
-  char *path = resolve_binary (binary, &error);
+  char *path = vmm_binary_find (binary);
 
   if (path == NULL)
     {
-      g_task_return_error (task, error);
+      g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
+                               _("Firecracker (“%s”) was not found or is not executable; "
+                                 "install it or set [firecracker] binary in the config file"),
+                               binary);
       return;
     }
   g_task_set_task_data (task, path, g_free);
-  identity = fs_file_identity (path);
-  if (identity != NULL && g_strcmp0 (identity, checked_identity) == 0)
+  if (vmm_binary_was_checked (&checked_identity, path))
     {
       g_task_return_pointer (task, g_strdup (path), g_free);
       return;

@@ -12,27 +12,9 @@
 #include <glib/gstdio.h>
 
 #include "banger-error.h"
-#include "fs-util.h"
 #include "vmm-qemu.h"
 
 #define VERSION_TIMEOUT_MS 5000
-
-static char *
-resolve_binary (const char  *binary,
-                GError     **error)
-{
-  g_autofree char *path = strchr (binary, '/') != NULL ? g_strdup (binary)
-                                                       : g_find_program_in_path (binary);
-
-  if (path == NULL || g_access (path, X_OK) != 0)
-    {
-      g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
-                   _("QEMU (“%s”) was not found or is not executable; install "
-                     "qemu-system-x86 or set [qemu] binary in the config file"), binary);
-      return NULL;
-    }
-  return g_steal_pointer (&path);
-}
 
 gboolean
 qemu_version_parse (const char  *output,
@@ -73,8 +55,7 @@ qemu_version_parse (const char  *output,
   return TRUE;
 }
 
-/* The last binary that passed, by what identifies the file, as for
- * Firecracker: one version run per binary, not per VM start. */
+/* The last binary that passed (vmm_binary_set_checked), as for Firecracker. */
 static char *checked_identity;
 
 typedef struct {
@@ -149,8 +130,7 @@ on_version_output (GObject      *source,
                                QEMU_VERSION_MIN_MAJOR, QEMU_VERSION_MIN_MINOR);
       return;
     }
-  g_free (checked_identity);
-  checked_identity = fs_file_identity (data->path);
+  vmm_binary_set_checked (&checked_identity, data->path);
   g_task_return_pointer (task, g_strdup (data->path), g_free);
 }
 
@@ -161,18 +141,22 @@ qemu_check_async (const char          *binary,
                   gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_autofree char *identity = NULL;
   CheckData *data;
   GError *error = NULL;
-  char *path = resolve_binary (binary != NULL ? binary : "qemu-system-x86_64", &error);
+  char *path;
 
+  if (binary == NULL)
+    binary = "qemu-system-x86_64";
+  path = vmm_binary_find (binary);
   if (path == NULL)
     {
-      g_task_return_error (task, error);
+      g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
+                               _("QEMU (“%s”) was not found or is not executable; install "
+                                 "qemu-system-x86 or set [qemu] binary in the config file"),
+                               binary);
       return;
     }
-  identity = fs_file_identity (path);
-  if (identity != NULL && g_strcmp0 (identity, checked_identity) == 0)
+  if (vmm_binary_was_checked (&checked_identity, path))
     {
       g_task_return_pointer (task, path, g_free);
       return;
