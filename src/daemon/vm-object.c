@@ -219,21 +219,41 @@ handle_start (BangerVM1             *iface,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* A Stop, Restart or forced Delete that arrived during a start. */
 typedef struct {
+  VmOperation            op;           /* VM_OP_STOP or VM_OP_DELETE */
   guint                  timeout_ms;
   gboolean               force;
   gboolean               then_start;
   GDBusMethodInvocation *invocation;
-} QueuedStop;
+} QueuedCall;
 
 static void
-run_queued_stop (VmObject *vm,
-                 gpointer  user_data)
+run_queued (VmObject *vm,
+            gpointer  user_data)
 {
-  g_autofree QueuedStop *queued = user_data;
+  g_autofree QueuedCall *queued = user_data;
 
-  vm_lifecycle_stop (vm, queued->timeout_ms, queued->force, queued->then_start,
-                     queued->invocation);
+  if (queued->op == VM_OP_DELETE)
+    vm_delete (vm, queued->force, queued->invocation);
+  else
+    vm_lifecycle_stop (vm, queued->timeout_ms, queued->force, queued->then_start,
+                       queued->invocation);
+}
+
+/* A call that ends the VM, made during a start, cancels the start and runs
+ * when it has rolled back. FALSE when no start is running or another call
+ * waits for it already: the caller goes on as usual. */
+static gboolean
+queue_after_start (VmObject         *vm,
+                   const QueuedCall *call)
+{
+  if (vm->op != VM_OP_START || vm->after_op != NULL)
+    return FALSE;
+  vm->after_op = run_queued;
+  vm->after_op_data = g_memdup2 (call, sizeof *call);
+  g_cancellable_cancel (job_get_cancellable (vm->job));
+  return TRUE;
 }
 
 static gboolean
@@ -264,21 +284,10 @@ stop_or_restart (GDBusMethodInvocation *invocation,
       return reply_error (invocation, vm, what, error);
     }
 
-  /* A stop during a start cancels the start, then runs when it has
-   * rolled back. */
-  if (vm->op == VM_OP_START && vm->after_op == NULL)
-    {
-      QueuedStop *queued = g_new0 (QueuedStop, 1);
-
-      queued->timeout_ms = timeout_s * 1000;
-      queued->force = force;
-      queued->then_start = then_start;
-      queued->invocation = invocation;
-      vm->after_op = run_queued_stop;
-      vm->after_op_data = queued;
-      g_cancellable_cancel (job_get_cancellable (vm->job));
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
+  if (queue_after_start (vm, &(QueuedCall) { .op = VM_OP_STOP, .timeout_ms = timeout_s * 1000,
+                                              .force = force, .then_start = then_start,
+                                              .invocation = invocation }))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (vm_object_is_busy (vm, &error))
     return reply_error (invocation, vm, what, error);
   vm_lifecycle_stop (vm, timeout_s * 1000, force, then_start, invocation);
@@ -307,20 +316,6 @@ handle_restart (BangerVM1             *iface,
   return stop_or_restart (invocation, options, vm, TRUE);
 }
 
-typedef struct {
-  gboolean               force;
-  GDBusMethodInvocation *invocation;
-} QueuedDelete;
-
-static void
-run_queued_delete (VmObject *vm,
-                   gpointer  user_data)
-{
-  g_autofree QueuedDelete *queued = user_data;
-
-  vm_delete (vm, queued->force, queued->invocation);
-}
-
 static gboolean
 handle_delete (BangerVM1             *iface,
                GDBusMethodInvocation *invocation,
@@ -341,17 +336,10 @@ handle_delete (BangerVM1             *iface,
       g_variant_unref (values[0]);
     }
 
-  if (force && vm->op == VM_OP_START && vm->after_op == NULL)
-    {
-      QueuedDelete *queued = g_new0 (QueuedDelete, 1);
-
-      queued->force = TRUE;
-      queued->invocation = invocation;
-      vm->after_op = run_queued_delete;
-      vm->after_op_data = queued;
-      g_cancellable_cancel (job_get_cancellable (vm->job));
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
+  /* Only a forced delete may end a VM that is starting. */
+  if (force && queue_after_start (vm, &(QueuedCall) { .op = VM_OP_DELETE, .force = TRUE,
+                                                       .invocation = invocation }))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (vm_object_is_busy (vm, &error))
     return reply_error (invocation, vm, "Delete", error);
   vm_delete (vm, force, invocation);

@@ -3,7 +3,8 @@
 # network, launch, each configure call, boot; refused, crashed or hung)
 # leaves the VM failed with a LastError naming the step, and nothing else:
 # no VMM, tap, NAT rule, socket or runtime file. A stop during a start
-# cancels it. The VM starts fine afterwards.
+# cancels it. The VM starts fine afterwards. A forced delete during a start
+# cancels it too, and deletes the VM.
 set -euo pipefail
 source "$(dirname -- "$0")/vm-fixture.sh"
 
@@ -111,4 +112,20 @@ tap_is "$(vm_state web)" running "web is running"
 tap_is "$(vm_prop web LastError)" "" "LastError is cleared"
 tap_check "delete --force" banger vm delete web --force
 vm_expect_clean "after delete"
+
+# A forced delete while the start hangs cancels it, then deletes the VM; a
+# plain delete during the start is refused.
+tap_check "create late" busctl --user call dev.banger.Daemon1 /dev/banger/Daemon1 \
+    dev.banger.Manager1 CreateVM "sa{sv}" late 0
+vm_fc_env 'FAKE_FC_HANG_AT="PUT /actions"'
+banger vm start late >"$HARNESS_DIR/start.out" 2>&1 &
+start_pid=$!
+harness_poll 10 bash -c "grep -qs '\"path\": \"/vsock\"' '$VM_CALLS/late.jsonl'" ||
+    tap_fail "the start of late reaches InstanceStart" "$(vm_calls late)"
+tap_expect_fail_with "try again" "a plain delete during a start is refused" banger vm delete late
+tap_check "delete --force during a start" banger vm delete late --force
+wait "$start_pid" && tap_fail "the start ended by the delete reports failure" "$(cat "$HARNESS_DIR/start.out")" ||
+    tap_ok "the start ended by the delete reports failure"
+tap_expect_fail_with "no VM named" "late is gone" banger vm show late
+vm_expect_clean "delete during a start"
 tap_done
