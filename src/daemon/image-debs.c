@@ -23,6 +23,16 @@ image_run (const char *const  *argv,
            GCancellable       *cancellable,
            GError            **error)
 {
+  return image_run_env (argv, cwd, NULL, cancellable, error);
+}
+
+char *
+image_run_env (const char *const  *argv,
+               const char         *cwd,
+               const char *const  *env,
+               GCancellable       *cancellable,
+               GError            **error)
+{
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr(GSubprocess) proc = NULL;
@@ -32,6 +42,8 @@ image_run (const char *const  *argv,
     g_subprocess_launcher_set_cwd (launcher, cwd);
   /* apt prints for people otherwise; we parse it. */
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  for (guint i = 0; env != NULL && env[i] != NULL && env[i + 1] != NULL; i += 2)
+    g_subprocess_launcher_setenv (launcher, env[i], env[i + 1], TRUE);
   proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (proc == NULL)
     return NULL;

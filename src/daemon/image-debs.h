@@ -17,6 +17,14 @@ char    *image_run              (const char *const  *argv,
                                  GCancellable       *cancellable,
                                  GError            **error);
 
+/* image_run() with @env, NAME, VALUE pairs ending in NULL, added to the
+ * environment. */
+char    *image_run_env          (const char *const  *argv,
+                                 const char         *cwd,
+                                 const char *const  *env,
+                                 GCancellable       *cancellable,
+                                 GError            **error);
+
 /* The path of the .deb of @package: for IMAGE_DEBS_KERNEL_META, of the
  * versioned kernel package it depends on. *out_label is "PACKAGE VERSION". */
 char    *image_debs_get         (const char         *package,
