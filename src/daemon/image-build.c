@@ -408,22 +408,139 @@ tree_size (const char *path)
   return total;
 }
 
+/* What makes an image reproducible: the staged tree and the timestamp
+ * every inode gets. SOURCE_DATE_EPOCH (of bangerd's environment) when set,
+ * else the mtime /bin/busybox has in its package: Debian sets it from the
+ * package's changelog, so it moves only when the package does. */
+static gboolean
+image_timestamp (const char  *rootfs,
+                 gint64      *out,
+                 GError     **error)
+{
+  const char *epoch = g_getenv ("SOURCE_DATE_EPOCH");
+  g_autofree char *busybox = g_build_filename (rootfs, "bin", "busybox", NULL);
+  struct stat st;
+  guint64 value;
+
+  if (epoch != NULL)
+    {
+      if (!g_ascii_string_to_unsigned (epoch, 10, 0, (guint64) EXT4_TIMESTAMP_MAX, &value, NULL))
+        {
+          g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                       _("SOURCE_DATE_EPOCH “%s” is not a number of seconds from 0 to %"
+                         G_GINT64_FORMAT), epoch, EXT4_TIMESTAMP_MAX);
+          return FALSE;
+        }
+      *out = (gint64) value;
+      return TRUE;
+    }
+  if (lstat (busybox, &st) != 0)
+    return errno_error (error, _("Cannot read"), busybox);
+  *out = CLAMP ((gint64) st.st_mtime, 0, EXT4_TIMESTAMP_MAX);
+  return TRUE;
+}
+
+static gint
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Adds @relative (under @root) and everything below it to @sum, in byte
+ * order of names: type, mode, path, then the contents' sha256 or the link
+ * target. Owners and times are not inputs: the image has its own. */
+static gboolean
+digest_tree (GChecksum     *sum,
+             const char    *root,
+             const char    *relative,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autofree char *path = g_build_filename (root, relative, NULL);
+  g_autofree char *head = NULL, *tail = NULL;
+  struct stat st;
+
+  if (lstat (path, &st) != 0)
+    return errno_error (error, _("Cannot read"), path);
+  head = g_strdup_printf ("%o %o %s", (unsigned) (st.st_mode & S_IFMT),
+                          (unsigned) (st.st_mode & 07777), relative);
+  g_checksum_update (sum, (const guchar *) head, strlen (head) + 1);
+  if (S_ISREG (st.st_mode))
+    tail = sha256_file (path, cancellable, error);
+  else if (S_ISLNK (st.st_mode))
+    tail = g_file_read_link (path, error);
+  else if (S_ISDIR (st.st_mode))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, error);
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      const char *name;
+
+      if (dir == NULL)
+        return FALSE;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        g_ptr_array_add (names, g_build_filename (relative, name, NULL));
+      g_ptr_array_sort (names, compare_names);
+      for (guint i = 0; i < names->len; i++)
+        if (!digest_tree (sum, root, names->pdata[i], cancellable, error))
+          return FALSE;
+      return TRUE;
+    }
+  else
+    tail = g_strdup ("");
+  if (tail == NULL)
+    return FALSE;
+  g_checksum_update (sum, (const guchar *) tail, strlen (tail) + 1);
+  return TRUE;
+}
+
+/* RFC 9562 version 8 (custom) UUID text from 16 bytes of @digest. */
+static char *
+uuid_from (const guint8 *digest)
+{
+  guint8 b[16];
+
+  memcpy (b, digest, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  return g_strdup_printf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                          "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+                          b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* mkfs.ext4 picks a random UUID and directory hash seed and stamps the
+ * clock: both come from a digest of the tree and the timestamp instead,
+ * the time from E2FSPROGS_FAKE_TIME, and the owner pass sets every time
+ * the staging tree left (and the superblock's) to the timestamp. mkfs -d
+ * adds a directory's entries in sorted order (C locale), so the same tree
+ * and timestamp give the same bytes. */
 static gboolean
 make_ext4 (const char    *rootfs,
            const char    *file,
+           gint64         timestamp,
            GCancellable  *cancellable,
            GError       **error)
 {
   guint64 size = (tree_size (rootfs) + IMAGE_HEADROOM + MIB - 1) / MIB * MIB;
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *header = g_strdup_printf ("banger-image 1 %" G_GINT64_FORMAT, timestamp);
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
   g_autofree char *mkfs = find_program ("mkfs.ext4");
   g_autofree char *size_arg = g_strdup_printf ("%" G_GUINT64_FORMAT "k", size / 1024);
-  const char *const argv[] = {
-    mkfs, "-q", "-F", "-t", "ext4", "-L", "banger-image", "-m", "0",
-    "-E", "lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0",
-    "-d", rootfs, file, size_arg, NULL
-  };
+  g_autofree char *uuid = NULL, *seed = NULL, *extended = NULL, *fake_time = NULL;
   g_autofree char *out = NULL;
   int fd;
+
+  g_checksum_update (sum, (const guchar *) header, strlen (header) + 1);
+  if (!digest_tree (sum, rootfs, "", cancellable, error))
+    return FALSE;
+  g_checksum_get_digest (sum, digest, &digest_len);
+  uuid = uuid_from (digest);
+  seed = uuid_from (digest + 16);
+  extended = g_strconcat ("lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0,hash_seed=",
+                          seed, NULL);
+  fake_time = g_strdup_printf ("%" G_GINT64_FORMAT, timestamp);
 
   /* Sparse: mkfs writes only what the file system needs. */
   fd = open (file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -435,8 +552,16 @@ make_ext4 (const char    *rootfs,
       return errno_error (error, _("Cannot size"), file);
     }
   close (fd);
-  out = image_run (argv, NULL, cancellable, error);
-  return out != NULL && ext4_reset_owners (file, error);
+  {
+    const char *const argv[] = {
+      mkfs, "-q", "-F", "-t", "ext4", "-L", "banger-image", "-m", "0", "-U", uuid,
+      "-E", extended, "-d", rootfs, file, size_arg, NULL
+    };
+    const char *const env[] = { "E2FSPROGS_FAKE_TIME", fake_time, NULL };
+
+    out = image_run_env (argv, NULL, env, cancellable, error);
+  }
+  return out != NULL && ext4_reset_owners_and_times (file, timestamp, error);
 }
 
 static gboolean
@@ -454,6 +579,7 @@ build (const ImageBuildParams *params,
   g_autofree char *vmlinuz = NULL, *installed = NULL, *staged_kernel = NULL;
   g_autofree char *image = g_build_filename (result->work_dir, "image.ext4", NULL);
   struct stat st;
+  gint64 timestamp = 0;
 
   progress_set (progress, "download", _("Fetching the Debian packages"), 0.02);
   kernel_deb = image_debs_get (IMAGE_DEBS_KERNEL_META, params->debs_dir, params->cache_dir,
@@ -496,7 +622,8 @@ build (const ImageBuildParams *params,
     return FALSE;
 
   progress_set (progress, "ext4", _("Making the ext4 image"), 0.75);
-  if (!make_ext4 (rootfs, image, cancellable, error))
+  if (!image_timestamp (rootfs, &timestamp, error) ||
+      !make_ext4 (rootfs, image, timestamp, cancellable, error))
     return FALSE;
   result->image_sha256 = sha256_file (image, cancellable, error);
   if (result->image_sha256 == NULL)

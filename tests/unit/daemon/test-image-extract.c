@@ -5,6 +5,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <lz4.h>
 #include <string.h>
@@ -478,7 +479,7 @@ test_ext4_owners (Fixture *f, gconstpointer data)
   before = debugfs_stat (image, "/etc/x");
   g_assert_false (g_regex_match (zero, before, 0, NULL));
 
-  g_assert_true (ext4_reset_owners (image, &error));
+  g_assert_true (ext4_reset_owners_and_times (image, 1000, &error));
   g_assert_no_error (error);
   after = debugfs_stat (image, "/etc/x");
   g_assert_true (g_regex_match (zero, after, 0, NULL));
@@ -489,6 +490,98 @@ test_ext4_owners (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* A staging tree under f->dir/NAME with the given mtime (and, made at
+ * another moment, another ctime). */
+static char *
+stage_tree (Fixture *f, const char *name, time_t mtime)
+{
+  g_autofree char *top = g_build_filename (f->dir, name, NULL);
+  g_autofree char *etc = g_build_filename (top, "etc", NULL);
+  g_autofree char *file = g_build_filename (etc, "x", NULL);
+  g_autofree char *link = g_build_filename (top, "sh", NULL);
+  const struct timespec times[2] = { { mtime, 0 }, { mtime, 0 } };
+
+  g_assert_cmpint (g_mkdir_with_parents (etc, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (file, "x\n", -1, NULL));
+  g_assert_cmpint (symlink ("/bin/busybox", link), ==, 0);
+  g_assert_cmpint (utimensat (AT_FDCWD, file, times, 0), ==, 0);
+  g_assert_cmpint (utimensat (AT_FDCWD, link, times, AT_SYMLINK_NOFOLLOW), ==, 0);
+  g_assert_cmpint (utimensat (AT_FDCWD, etc, times, 0), ==, 0);
+  g_assert_cmpint (utimensat (AT_FDCWD, top, times, 0), ==, 0);
+  return g_steal_pointer (&top);
+}
+
+static char *
+make_fixed_ext4 (Fixture *f, const char *tree, const char *name)
+{
+  g_autofree char *image = g_build_filename (f->dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (run (&error, (const char *const[]) {
+    "env", "E2FSPROGS_FAKE_TIME=1000", "mkfs.ext4", "-q", "-F", "-t", "ext4",
+    "-U", "0b2a9f57-1c4e-8d3a-9e21-5f6a7b8c9d0e",
+    "-E", "lazy_itable_init=1,lazy_journal_init=1,hash_seed=7d1e2f3a-4b5c-8d6e-8f70-8192a3b4c5d6",
+    "-d", tree, image, "16M", NULL }));
+  g_assert_no_error (error);
+  return g_steal_pointer (&image);
+}
+
+/* Two staging trees alike but for their times, made into images with the
+ * same UUID, hash seed and fake time: they differ until the pass, and are
+ * the same bytes after it, with every time the timestamp. */
+static void
+test_ext4_times_fixed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *tree1 = NULL, *tree2 = NULL, *image1 = NULL, *image2 = NULL;
+  g_autofree char *bytes1 = NULL, *bytes2 = NULL, *stat_x = NULL, *stat_root = NULL;
+  g_autofree char *super = NULL;
+  gsize size1 = 0, size2 = 0;
+  g_autoptr(GError) error = NULL;
+
+  if (!have_program ("mkfs.ext4") || !have_program ("debugfs") || !have_program ("dumpe2fs"))
+    {
+      g_test_skip ("mkfs.ext4, debugfs or dumpe2fs (e2fsprogs) is not installed");
+      return;
+    }
+  tree1 = stage_tree (f, "tree1", 1600000000);
+  /* A second later: another ctime, which nothing can set back. */
+  g_usleep (1100 * G_TIME_SPAN_MILLISECOND);
+  tree2 = stage_tree (f, "tree2", 1700000000);
+  image1 = make_fixed_ext4 (f, tree1, "one.ext4");
+  image2 = make_fixed_ext4 (f, tree2, "two.ext4");
+  g_assert_true (g_file_get_contents (image1, &bytes1, &size1, NULL));
+  g_assert_true (g_file_get_contents (image2, &bytes2, &size2, NULL));
+  g_assert_cmpuint (size1, ==, size2);
+  g_assert_true (memcmp (bytes1, bytes2, size1) != 0);
+  g_clear_pointer (&bytes1, g_free);
+  g_clear_pointer (&bytes2, g_free);
+
+  g_assert_true (ext4_reset_owners_and_times (image1, 1234567890, &error));
+  g_assert_no_error (error);
+  g_assert_true (ext4_reset_owners_and_times (image2, 1234567890, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (image1, &bytes1, &size1, NULL));
+  g_assert_true (g_file_get_contents (image2, &bytes2, &size2, NULL));
+  g_assert_cmpuint (size1, ==, size2);
+  g_assert_true (memcmp (bytes1, bytes2, size1) == 0);
+
+  stat_x = debugfs_stat (image1, "/etc/x");
+  stat_root = debugfs_stat (image1, "/");
+  for (const char *const *field = (const char *const[]) { " ctime", " atime", " mtime", "crtime", NULL };
+       *field != NULL; field++)
+    {
+      g_autofree char *expected = g_strdup_printf ("%s: 0x499602d2:00000000", *field);
+
+      g_assert_nonnull (strstr (stat_x, expected));
+      g_assert_nonnull (strstr (stat_root, expected));
+    }
+  super = run_output ((const char *const[]) { "env", "TZ=UTC", "dumpe2fs", "-h", image1, NULL });
+  g_assert_nonnull (strstr (super, "Last write time:          Fri Feb 13 23:31:30 2009"));
+  g_assert_nonnull (strstr (super, "Filesystem created:       Fri Feb 13 23:31:30 2009"));
+  g_assert_true (run (&error, (const char *const[]) { "e2fsck", "-fn", image1, NULL }));
+  g_assert_no_error (error);
+}
+
 static void
 test_ext4_not_ext4 (Fixture *f, gconstpointer data)
 {
@@ -496,7 +589,7 @@ test_ext4_not_ext4 (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   g_assert_true (g_file_set_contents (image, "not a file system", -1, NULL));
-  g_assert_false (ext4_reset_owners (image, &error));
+  g_assert_false (ext4_reset_owners_and_times (image, 1000, &error));
   g_assert_error (error, BANGER_ERROR, BANGER_ERROR_FAILED);
 }
 
@@ -614,6 +707,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image/vmlinux/refuses-damaged-block", test_vmlinux_damaged);
   ADD ("/image/vmlinux/debian-bzimage", test_vmlinux_debian);
   ADD ("/image/ext4/reset-owners-to-root", test_ext4_owners);
+  ADD ("/image/ext4/times-fixed-and-reproducible", test_ext4_times_fixed);
   ADD ("/image/ext4/refuses-non-ext4", test_ext4_not_ext4);
   return g_test_run ();
 }
