@@ -4,15 +4,19 @@
 # the content-addressed files and their modes, a clean ext4 owned by root
 # throughout, kernel reuse, cancellation without leftovers, VM create by
 # image name, delete (refused while a VM uses the image), crash leftovers
-# swept, and everything re-exported by a restarted bangerd.
+# swept, and everything re-exported by a restarted bangerd. Builds are
+# reproducible: the same packages give the same bytes, a different package
+# or SOURCE_DATE_EPOCH a different digest.
 set -euo pipefail
 source "$(dirname -- "$0")/../harness/harness.sh"
 source "$(dirname -- "$0")/../guest/guest-assets.sh"
 harness_start
 harness_ensure_users
-harness_require_cmd e2fsck debugfs sha256sum python3
+harness_require_cmd e2fsck debugfs dumpe2fs dpkg-deb sha256sum python3 cmp
 guest_assets_fetch || harness_skip "the Debian packages of tests/guest/guest-assets.sh are not available"
 DEBS=$(guest_assets_cache_dir)/debs
+# bangerd inherits the session's environment: the timestamp rule without it.
+unset SOURCE_DATE_EPOCH
 
 U=bangertest-member
 UID_U=$(id -u "$U")
@@ -66,6 +70,27 @@ tap_is "$(head -c 4 "$KDIR/vmlinux" | od -An -c | tr -d ' ')" '177ELF' "vmlinux 
 tap_is "$(find "$DATA" "$CACHE" -name '.building-*' -o -name '.download-*' | wc -l)" "0" "no work dirs are left"
 
 tap_check "e2fsck -fn finds the image clean" e2fsck -fn "$IMG"
+cp -- "$IMG" "$HARNESS_DIR/first-build.ext4"
+
+# Every time in the image is the mtime bin/busybox has in its package.
+BUSYBOX_DEB=$(ls "$DEBS"/busybox-static_*.deb | sort -V | tail -n 1)
+deb_busybox_mtime() {
+    dpkg-deb --fsys-tarfile "$1" | python3 -c 'import sys, tarfile
+for m in tarfile.open(fileobj=sys.stdin.buffer, mode="r|"):
+    if m.name.lstrip("./") == "bin/busybox": print(m.mtime)'
+}
+# "ctime atime mtime crtime" of PATH in IMAGE, as decimal seconds.
+inode_times() {
+    debugfs -R "stat $2" "$1" 2>/dev/null | python3 -c 'import re, sys
+t = dict(re.findall(r"\b(c|a|m|cr)time: 0x([0-9a-f]+):", sys.stdin.read()))
+print(*(int(t[k], 16) for k in ("c", "a", "m", "cr")))'
+}
+T=$(deb_busybox_mtime "$BUSYBOX_DEB")
+tap_is "$(inode_times "$IMG" /etc/passwd)" "$T $T $T $T" "a file the build wrote has the package's time"
+tap_is "$(inode_times "$IMG" /)" "$T $T $T $T" "so has the root directory"
+tap_is "$(inode_times "$IMG" /bin/sh)" "$T $T $T $T" "and an applet link"
+tap_is "$(TZ=UTC dumpe2fs -h "$IMG" 2>/dev/null | grep -E '^(Filesystem created|Last write time|Last checked):' | sed 's/.*:  *//' | sort -u)" \
+    "$(TZ=UTC LC_ALL=C date -d "@$T" '+%a %b %e %H:%M:%S %Y')" "the superblock's times are the package's time too"
 # Every inode reachable from / belongs to root, though a user built it.
 owners() {
     local dir=$1 line ino mode uid gid name
@@ -94,6 +119,9 @@ tap_expect_fail_with "dev.banger.Error.AlreadyExists|exists" "building an existi
 tap_check "image build second --json" as_user banger image build second --json
 tap_is "$(json 'd["kernel_digest"]' <<<"$TAP_OUT")" "$(json 'd["kernel_digest"]' <<<"$SHOW")" "second uses the same kernel"
 tap_is "$(n_entries "$DATA/kernels")" "1" "the kernel is stored once"
+tap_is "$(json 'd["digest"]' <<<"$TAP_OUT")" "$(json 'd["digest"]' <<<"$SHOW")" \
+    "second, built from the same packages, has the same digest"
+tap_is "$(n_entries "$DATA/images")" "1" "the image file is stored once"
 tap_check "kernel list --json" as_user banger kernel list --json
 tap_is "$(json 'len(d), d[0]["release"]' <<<"$TAP_OUT")" "1 $GUEST_KERNEL_VERSION" "kernel list shows one kernel"
 tap_check "image list --json" as_user banger image list --json
@@ -141,16 +169,59 @@ SECOND=$(as_user banger image show second --json)
 tap_expect_fail_with "dev.banger.Error.NotFound|no image" "CreateVM with an unknown image name" \
     as_user gdbus call --session --dest dev.banger.Daemon1 --object-path /dev/banger/Daemon1 \
     --method dev.banger.Manager1.CreateVM other "{'Image': <'nosuch'>}"
-tap_expect_fail_with "boots from image" "deleting an image a VM uses is refused" as_user banger image delete second
-tap_check "image delete default" as_user banger image delete default
-[[ ! -e $IMG ]] && tap_ok "default's file is gone" || tap_fail "default's file is gone"
+# default and second share one file: only its last name is refused.
+tap_check "image delete default, while second still has the file" as_user banger image delete default
+[[ -f $IMG ]] && tap_ok "the shared file stays while second uses it" ||
+    tap_fail "the shared file stays while second uses it"
 tap_is "$(n_entries "$DATA/kernels")" "1" "the kernel stays while second uses it"
+tap_expect_fail_with "boots from image" "deleting an image a VM uses is refused" as_user banger image delete second
 tap_check "vm delete web" as_user banger vm delete web
 tap_check "image delete second" as_user banger image delete second
 tap_is "$(n_entries "$DATA/images"):$(n_entries "$DATA/kernels")" "0:0" "no image or kernel file is left"
 tap_expect_fail_with "dev.banger.Error.NotFound|no image" "GetImage of a deleted image" \
     as_user gdbus call --session --dest dev.banger.Daemon1 --object-path /dev/banger/Daemon1 \
     --method dev.banger.Manager1.GetImage second
+
+# --- reproducible builds ------------------------------------------------------------
+tap_check "image build again, with nothing left to share" as_user banger image build again --json
+AGAIN=$(json 'd["path"]' <<<"$TAP_OUT")
+tap_is "$(basename -- "$AGAIN")" "$(basename -- "$IMG")" "a rebuild from the same packages has the same digest"
+cmp -- "$HARNESS_DIR/first-build.ext4" "$AGAIN" && tap_ok "and the same bytes as the first build" ||
+    tap_fail "and the same bytes as the first build" "$(cmp -l -- "$HARNESS_DIR/first-build.ext4" "$AGAIN" | head)"
+
+SDE_OUT=$(SOURCE_DATE_EPOCH=1500000000 as_user banger image build epoch --json) &&
+    tap_ok "image build epoch with SOURCE_DATE_EPOCH=1500000000" ||
+    tap_fail "image build epoch with SOURCE_DATE_EPOCH=1500000000" "$SDE_OUT"
+EPOCH_IMG=$(json 'd["path"]' <<<"$SDE_OUT")
+[[ $EPOCH_IMG != "$AGAIN" ]] && tap_ok "another SOURCE_DATE_EPOCH gives another digest" ||
+    tap_fail "another SOURCE_DATE_EPOCH gives another digest" "$EPOCH_IMG"
+tap_is "$(inode_times "$EPOCH_IMG" /etc/passwd)" "1500000000 1500000000 1500000000 1500000000" \
+    "SOURCE_DATE_EPOCH is every inode's time"
+tap_check "e2fsck -fn finds that image clean" e2fsck -fn "$EPOCH_IMG"
+BAD=$(SOURCE_DATE_EPOCH=yesterday as_user banger image build bad 2>&1) &&
+    tap_fail "a SOURCE_DATE_EPOCH that is no number fails the build" "$BAD" ||
+    tap_is "$(grep '^banger:' <<<"$BAD")" \
+        "banger: SOURCE_DATE_EPOCH “yesterday” is not a number of seconds from 0 to 2147483647" \
+        "a SOURCE_DATE_EPOCH that is no number fails the build"
+
+# The same busybox repacked under a newer version: another package.
+REPACK=$HARNESS_DIR/repacked
+mkdir -p "$REPACK/debs"
+dpkg-deb -R "$BUSYBOX_DEB" "$REPACK/tree"
+sed -i 's/^Version: .*/&+rebuilt1/' "$REPACK/tree/DEBIAN/control"
+dpkg-deb -b -Zxz "$REPACK/tree" "$REPACK/debs/" >/dev/null
+ln -s "$(ls "$DEBS"/linux-image-*.deb | sort -V | tail -n 1)" "$REPACK/debs/"
+chmod -R a+rX "$REPACK"
+printf '[images]\ndebs=%s\n' "$REPACK/debs" >"$BASE/.config/banger/config"
+tap_check "image build from a repacked busybox" as_user banger image build repacked --json
+REPACKED_IMG=$(json 'd["path"]' <<<"$TAP_OUT")
+[[ $REPACKED_IMG != "$AGAIN" && $REPACKED_IMG != "$EPOCH_IMG" ]] &&
+    tap_ok "another package gives another digest" || tap_fail "another package gives another digest" "$REPACKED_IMG"
+printf '[images]\ndebs=%s\n' "$DEBS" >"$BASE/.config/banger/config"
+for name in again epoch repacked; do
+    tap_check "image delete $name" as_user banger image delete "$name"
+done
+tap_is "$(n_entries "$DATA/images"):$(n_entries "$DATA/kernels")" "0:0" "no image or kernel file is left"
 
 # --- crash leftovers ---------------------------------------------------------------
 harness_as "$U" mkdir -p "$DATA/images/.building-x-ABC123/rootfs/bin" "$CACHE/.download-XYZ" \
