@@ -338,11 +338,13 @@ stage_rootfs (const char        *rootfs,
               GCancellable      *cancellable,
               GError           **error)
 {
+  /* Parents first: a parent make_dir creates on the way gets the umask's
+   * mode, and bangerd's umask is no input of the image. */
   static const struct { const char *path; mode_t mode; } dirs[] = {
-    { "bin", 0755 }, { "sbin", 0755 }, { "etc", 0755 }, { "usr/bin", 0755 },
-    { "usr/sbin", 0755 }, { "usr/lib/banger", 0755 }, { "proc", 0555 }, { "sys", 0555 },
-    { "dev", 0755 }, { "tmp", 01777 }, { "run", 0755 }, { "root", 0700 },
-    { "var/tmp", 01777 }, { "mnt", 0755 },
+    { "bin", 0755 }, { "sbin", 0755 }, { "etc", 0755 }, { "usr", 0755 }, { "usr/bin", 0755 },
+    { "usr/sbin", 0755 }, { "usr/lib", 0755 }, { "usr/lib/banger", 0755 }, { "proc", 0555 },
+    { "sys", 0555 }, { "dev", 0755 }, { "tmp", 01777 }, { "run", 0755 }, { "root", 0700 },
+    { "var", 0755 }, { "var/tmp", 01777 }, { "mnt", 0755 },
   };
   g_autofree char *busybox_from = g_build_filename (busybox_unpacked, "bin", "busybox", NULL);
   g_autofree char *busybox_to = g_build_filename (rootfs, "bin", "busybox", NULL);

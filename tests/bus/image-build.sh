@@ -110,6 +110,9 @@ grep -Eq ' /(sbin/init|linuxrc|init)$' <<<"$OWNERS" &&
     tap_ok "applets link to /bin/busybox" || tap_fail "applets link to /bin/busybox"
 [[ $(debugfs -R 'stat /tmp' "$IMG" 2>/dev/null) == *"Mode:  01777"* && $(debugfs -R 'stat /root' "$IMG" 2>/dev/null) == *"Mode:  0700"* ]] &&
     tap_ok "/tmp is 1777 and /root 0700" || tap_fail "/tmp is 1777 and /root 0700"
+# Parents too, though bangerd's umask is 077.
+modes() { for d in "$@"; do debugfs -R "stat $d" "$IMG" 2>/dev/null | sed -n 's/.*Mode:  \([0-7]*\).*/\1/p'; done | tr '\n' ' '; }
+tap_is "$(modes /usr /usr/lib /var /usr/bin /etc)" "0755 0755 0755 0755 0755 " "/usr, /usr/lib and /var are 0755"
 [[ $(debugfs -R 'cat /etc/passwd' "$IMG" 2>/dev/null) == "root:x:0:0:root:/root:/bin/sh" ]] &&
     tap_ok "/etc/passwd has root" || tap_fail "/etc/passwd has root"
 
@@ -188,7 +191,6 @@ AGAIN=$(json 'd["path"]' <<<"$TAP_OUT")
 tap_is "$(basename -- "$AGAIN")" "$(basename -- "$IMG")" "a rebuild from the same packages has the same digest"
 cmp -- "$HARNESS_DIR/first-build.ext4" "$AGAIN" && tap_ok "and the same bytes as the first build" ||
     tap_fail "and the same bytes as the first build" "$(cmp -l -- "$HARNESS_DIR/first-build.ext4" "$AGAIN" | head)"
-
 SDE_OUT=$(SOURCE_DATE_EPOCH=1500000000 as_user banger image build epoch --json) &&
     tap_ok "image build epoch with SOURCE_DATE_EPOCH=1500000000" ||
     tap_fail "image build epoch with SOURCE_DATE_EPOCH=1500000000" "$SDE_OUT"
