@@ -429,8 +429,8 @@ image_timestamp (const char  *rootfs,
       if (!g_ascii_string_to_unsigned (epoch, 10, 0, (guint64) EXT4_TIMESTAMP_MAX, &value, NULL))
         {
           g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
-                       _("SOURCE_DATE_EPOCH “%s” is not a number of seconds from 0 to %"
-                         G_GINT64_FORMAT), epoch, EXT4_TIMESTAMP_MAX);
+                       _("SOURCE_DATE_EPOCH “%s” is not a number of seconds from 0 to %d"),
+                       epoch, (int) EXT4_TIMESTAMP_MAX);
           return FALSE;
         }
       *out = (gint64) value;
