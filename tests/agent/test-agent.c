@@ -206,10 +206,11 @@ typedef struct {
   int out_fd, err_fd;
 } Run;
 
+/* With @env and in @cwd (NULL: the fixture's directory, or / in a guest). */
 static void
-run_start (Fixture *fx, Run *run, const char * const *argv, int stdin_fd, GCancellable *cancellable)
+run_start_in (Fixture *fx, Run *run, const char * const *argv, const char * const *env,
+              const char *cwd, int stdin_fd, GCancellable *cancellable)
 {
-  static const char * const env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", NULL };
   static int counter;
   g_autofree char *out_name = g_strdup_printf ("out-%d", counter);
   g_autofree char *err_name = g_strdup_printf ("err-%d", counter++);
@@ -217,9 +218,19 @@ run_start (Fixture *fx, Run *run, const char * const *argv, int stdin_fd, GCance
   memset (run, 0, sizeof *run);
   run->out_fd = tmp_fd (fx, out_name, NULL, 0);
   run->err_fd = tmp_fd (fx, err_name, NULL, 0);
-  run->id = agent_client_exec_async (fx->client, argv, env, guest_socket ? NULL : fx->dir, stdin_fd, run->out_fd,
+  if (cwd == NULL)
+    cwd = guest_socket ? NULL : fx->dir;
+  run->id = agent_client_exec_async (fx->client, argv, env, cwd, stdin_fd, run->out_fd,
                                      run->err_fd, cancellable, on_async_done, &run->result);
   g_assert_cmpuint (run->id, !=, 0);
+}
+
+static void
+run_start (Fixture *fx, Run *run, const char * const *argv, int stdin_fd, GCancellable *cancellable)
+{
+  static const char * const env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", NULL };
+
+  run_start_in (fx, run, argv, env, NULL, stdin_fd, cancellable);
 }
 
 /* Waits for @run; returns stdout, *@err gets stderr. */
@@ -246,6 +257,20 @@ run_sync (Fixture *fx, const char * const *argv, int stdin_fd, AgentExitStatus *
   char *out;
 
   run_start (fx, &run, argv, stdin_fd, NULL);
+  out = run_finish (fx, &run, status, err, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+static char *
+run_sync_in (Fixture *fx, const char * const *argv, const char * const *env, const char *cwd,
+             AgentExitStatus *status, char **err)
+{
+  g_autoptr(GError) error = NULL;
+  Run run;
+  char *out;
+
+  run_start_in (fx, &run, argv, env, cwd, -1, NULL);
   out = run_finish (fx, &run, status, err, &error);
   g_assert_no_error (error);
   return out;
@@ -690,6 +715,75 @@ test_unknown_command (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (err2, "not-executable: Permission denied"));
 }
 
+/* PATH from the command's env, searched as execvp() does: missing entries
+ * and non-directories are passed over, a found but non-executable file is
+ * remembered (126) while a later entry may still have the command, and an
+ * empty entry is the working directory. */
+static void
+test_path_search (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *missing = g_build_filename (fx->dir, "missing", NULL);
+  g_autofree char *file = g_build_filename (fx->dir, "a-file", NULL);
+  g_autofree char *noexec = g_build_filename (fx->dir, "noexec", NULL);
+  g_autofree char *bin = g_build_filename (fx->dir, "bin", NULL);
+  g_autofree char *noexec_cmd = g_build_filename (noexec, "banger-cmd", NULL);
+  g_autofree char *bin_cmd = g_build_filename (bin, "banger-cmd", NULL);
+  g_autofree char *all = g_strdup_printf ("PATH=%s:%s:%s:%s", missing, file, noexec, bin);
+  g_autofree char *no_bin = g_strdup_printf ("PATH=%s:%s:%s", missing, file, noexec);
+  g_autofree char *gone = g_build_filename (fx->dir, "gone", NULL);
+  g_autofree char *gone_err = g_strdup_printf ("banger-agent: cannot change to directory %s: "
+                                               "No such file or directory\n", gone);
+  const char *argv[] = { "banger-cmd", "x", NULL };
+  const char *env_all[] = { all, NULL };
+  const char *env_no_bin[] = { no_bin, NULL };
+  const char *env_cwd[] = { "PATH=/nonexistent-banger:", NULL };
+  const char *env_none[] = { "PATH=", NULL };
+  char *out, *err;
+  AgentExitStatus status;
+
+  if (guest_socket != NULL)
+    return;
+  g_assert_cmpint (g_mkdir (noexec, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (bin, 0755), ==, 0);
+  g_assert_true (g_file_set_contents_full (file, "", -1, 0, 0644, NULL));
+  g_assert_true (g_file_set_contents_full (noexec_cmd, "#!/bin/sh\necho wrong\n", -1, 0, 0644, NULL));
+  g_assert_true (g_file_set_contents_full (bin_cmd, "#!/bin/sh\necho \"ran $0 $1\"\n", -1, 0, 0755, NULL));
+
+  out = run_sync_in (fx, argv, env_all, NULL, &status, &err);
+  g_assert_cmpint (status.exit_code, ==, 0);
+  g_assert_cmpint (status.exec_errno, ==, 0);
+  g_assert_true (g_str_has_prefix (out, "ran ") && g_str_has_suffix (out, "/bin/banger-cmd x\n"));
+  g_assert_cmpstr (err, ==, "");
+  g_free (out);
+  g_free (err);
+
+  out = run_sync_in (fx, argv, env_no_bin, NULL, &status, &err);
+  g_assert_cmpint (status.exit_code, ==, 126);
+  g_assert_cmpint (status.exec_errno, ==, EACCES);
+  g_assert_cmpstr (err, ==, "banger-agent: banger-cmd: Permission denied\n");
+  g_free (out);
+  g_free (err);
+
+  out = run_sync_in (fx, argv, env_cwd, bin, &status, &err);
+  g_assert_cmpint (status.exit_code, ==, 0);
+  g_assert_cmpstr (out, ==, "ran banger-cmd x\n");
+  g_free (out);
+  g_free (err);
+
+  out = run_sync_in (fx, argv, env_none, bin, &status, &err);
+  g_assert_cmpint (status.exit_code, ==, 0);
+  g_assert_cmpstr (out, ==, "ran banger-cmd x\n");
+  g_free (out);
+  g_free (err);
+
+  out = run_sync_in (fx, argv, env_all, gone, &status, &err);
+  g_assert_cmpint (status.exit_code, ==, 127);
+  g_assert_cmpint (status.exec_errno, ==, ENOENT);
+  g_assert_cmpstr (err, ==, gone_err);
+  g_free (out);
+  g_free (err);
+}
+
 static void
 on_closed (AgentClient *client, GError *reason, gpointer user_data)
 {
@@ -816,6 +910,7 @@ main (int argc, char **argv)
   ADD ("exec/cancel-kills-the-process-group", test_cancel_kills_group);
   ADD ("exec/signal-reaches-the-process-group", test_signal_kills_group);
   ADD ("exec/unknown-command-is-127", test_unknown_command);
+  ADD ("exec/path-search-is-execvp-s", test_path_search);
   ADD ("connection/disconnect-kills-execs-and-reconnect-works", test_disconnect_kills_and_reconnect_works);
   /* A chardev takes one client at a time, and garbage sent to a port
    * leaves the agent draining until the host hangs up: host only. */
