@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -92,36 +93,45 @@ exec_maybe_complete (ClientExec *exec)
   g_hash_table_remove (self->execs, GUINT_TO_POINTER (exec->id));
 }
 
-static void exec_pump_stdin (ClientExec *exec);
+/* Reads one chunk of stdin into @buf as STDIN, or STDIN_EOF at its end;
+ * FALSE once stdin is done or out of credit. *@ok is the encoder's. */
+static gboolean
+exec_read_stdin (ClientExec *exec, AgentWireBuf *buf, gboolean *ok)
+{
+  guint8 chunk[AGENT_WIRE_DATA_CHUNK];
+  gsize want = MIN (sizeof chunk, exec->stdin_window);
+  gssize n = read (exec->stdin_fd, chunk, want);
+
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return TRUE;
+  if (n < 0)
+    g_debug ("exec %u: reading stdin: %s", exec->id, g_strerror (errno));
+  if (n <= 0)
+    {
+      exec->stdin_done = TRUE;
+      agent_client_fd_clear (&exec->stdin_fd);
+      *ok = *ok && agent_wire_put_frame (buf, AGENT_MSG_STDIN_EOF, exec->id, NULL, 0);
+      return FALSE;
+    }
+  exec->stdin_window -= (guint32) n;
+  *ok = *ok && agent_wire_put_frame (buf, AGENT_MSG_STDIN, exec->id, chunk, (gsize) n);
+  return exec->stdin_window > 0;
+}
 
 static gboolean
 on_stdin_ready (int fd, GIOCondition condition, gpointer user_data)
 {
   ClientExec *exec = user_data;
-  AgentClient *self = exec->client;
-  guint8 chunk[AGENT_WIRE_DATA_CHUNK];
-  gsize want = MIN (sizeof chunk, exec->stdin_window);
-  gssize n = read (fd, chunk, want);
   AgentWireBuf buf = { 0 };
+  gboolean ok = TRUE;
+  gboolean more = exec_read_stdin (exec, &buf, &ok);
 
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+  agent_client_send_buf (exec->client, &buf, ok);
+  if (more)
     return G_SOURCE_CONTINUE;
-  if (n < 0)
-    g_debug ("exec %u: reading stdin: %s", exec->id, g_strerror (errno));
-  if (n <= 0)
-    {
-      g_clear_pointer (&exec->stdin_source, g_source_unref);
-      exec->stdin_done = TRUE;
-      agent_client_fd_clear (&exec->stdin_fd);
-      agent_client_send_buf (self, &buf, agent_wire_put_frame (&buf, AGENT_MSG_STDIN_EOF, exec->id, NULL, 0));
-      return G_SOURCE_REMOVE;
-    }
-  exec->stdin_window -= (guint32) n;
-  agent_client_send_buf (self, &buf, agent_wire_put_frame (&buf, AGENT_MSG_STDIN, exec->id, chunk, (gsize) n));
-  if (exec->stdin_window > 0)
-    return G_SOURCE_CONTINUE;
+  /* Done, or out of credit until a WINDOW from the agent restarts it. */
   g_clear_pointer (&exec->stdin_source, g_source_unref);
-  return G_SOURCE_REMOVE; /* a WINDOW from the agent restarts it */
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -284,6 +294,7 @@ agent_client_exec_async (AgentClient         *self,
   AgentWireBuf buf = { 0 };
   g_autoptr(GTask) task = NULL;
   ClientExec *exec;
+  gboolean ok;
 
   g_return_val_if_fail (AGENT_IS_CLIENT (self), 0);
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, 0);
@@ -322,7 +333,15 @@ agent_client_exec_async (AgentClient         *self,
     exec->out_blocking[k] = exec->out_fd[k] >= 0 && !(fcntl (exec->out_fd[k], F_GETFL) & O_NONBLOCK);
   g_hash_table_insert (self->execs, GUINT_TO_POINTER (exec->id), exec);
 
-  agent_client_send_buf (self, &buf, agent_wire_put_exec (&buf, exec->id, &request));
+  /* What stdin already holds (or its end: /dev/null, a drained pipe whose
+   * writer is gone) goes out in the same write as EXEC: one message to the
+   * guest instead of two, so the agent is not woken again while it starts
+   * the command. */
+  ok = agent_wire_put_exec (&buf, exec->id, &request);
+  if (exec->stdin_fd >= 0
+      && poll (&(struct pollfd) { .fd = exec->stdin_fd, .events = POLLIN }, 1, 0) > 0)
+    exec_read_stdin (exec, &buf, &ok);
+  agent_client_send_buf (self, &buf, ok);
   exec_pump_stdin (exec);
   if (cancellable != NULL)
     {
