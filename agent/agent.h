@@ -23,6 +23,7 @@ struct Exec {
   pid_t pid;          /* also the process group: the child calls setsid() */
   int in_fd;          /* -1 once closed (or when no stdin was asked for) */
   int out_fd, err_fd; /* -1 after EOF */
+  int status_fd;      /* close-on-exec pipe: carries errno if exec failed */
   bool want_stdin;
   bool stdin_eof;     /* the host sent STDIN_EOF */
   AgentWireBuf stdin_buf;
@@ -31,7 +32,7 @@ struct Exec {
   uint64_t out_window;    /* stdout+stderr credit the host gave us */
   bool reaped;
   int wstatus;
-  int exec_errno;      /* why the command could not be started, or 0 */
+  int exec_errno;
 };
 
 typedef struct {

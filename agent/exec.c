@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +46,7 @@ exec_free (Agent *agent, Exec *exec)
   close_fd (&exec->in_fd);
   close_fd (&exec->out_fd);
   close_fd (&exec->err_fd);
+  close_fd (&exec->status_fd);
   agent_wire_buf_clear (&exec->stdin_buf);
   free (exec);
   agent->n_execs--;
@@ -55,14 +55,13 @@ exec_free (Agent *agent, Exec *exec)
 /* execvpe() searches the agent's own PATH; the command's environment is the
  * one that counts here. A missing candidate is skipped after access(): a
  * failing execve() on Linux 6.1 (Debian 12's guest kernel) first sets up a
- * new address space and copies argv and env into it, about a millisecond
- * per PATH entry under an emulated CPU. What exists is still left to
- * execve() to accept or refuse. */
+ * new address space and copies argv and env into it: over half a
+ * millisecond per PATH entry under an emulated CPU. What exists is still
+ * left to execve() to accept or refuse. */
 static void
 exec_search (char **argv, char **envp)
 {
   const char *file = argv[0], *path = DEFAULT_PATH;
-  size_t file_len = strlen (file);
   bool denied = false;
   int last = ENOENT;
 
@@ -76,21 +75,15 @@ exec_search (char **argv, char **envp)
       path = *e + 5;
   while (path != NULL)
     {
-      const char *dir = path, *colon = strchr (path, ':');
+      const char *colon = strchr (path, ':');
       size_t dir_len = colon ? (size_t) (colon - path) : strlen (path);
       char full[PATH_MAX];
 
+      if (dir_len == 0)
+        snprintf (full, sizeof full, "%s", file);
+      else
+        snprintf (full, sizeof full, "%.*s/%s", (int) dir_len, path, file);
       path = colon ? colon + 1 : NULL;
-      if (dir_len + 1 + file_len >= sizeof full)
-        {
-          last = ENAMETOOLONG;
-          continue;
-        }
-      /* An empty entry is the working directory. */
-      memcpy (full, dir, dir_len);
-      if (dir_len > 0)
-        full[dir_len++] = '/';
-      memcpy (full + dir_len, file, file_len + 1);
       if (access (full, F_OK) < 0 && (errno == ENOENT || errno == ENOTDIR))
         continue;
       execve (full, argv, envp);
@@ -102,34 +95,11 @@ exec_search (char **argv, char **envp)
   errno = denied ? EACCES : last;
 }
 
-static const char *
-errno_text (int err)
-{
-  const char *text = strerrordesc_np (err);
-
-  return text != NULL ? text : "Unknown error";
-}
-
-/* Writes "banger-agent: WHAT NAME: WHY" to the command's stderr with
- * plain system calls: the child shares the agent's memory (vfork), so no
- * stdio and nothing that allocates or translates. */
-static void
-child_complain (const char *what, const char *name, const char *why)
-{
-  if (writev (2, (struct iovec[]) {
-                { (void *) "banger-agent: ", 14 }, { (void *) what, strlen (what) },
-                { (void *) name, strlen (name) }, { (void *) ": ", 2 },
-                { (void *) why, strlen (why) }, { (void *) "\n", 1 } }, 6) < 0)
-    (void) 0; /* the exit status still says it */
-}
-
-/* In the vfork() child: never returns. Until it execs it runs in the
- * agent's memory while the agent waits, so it only makes system calls and
- * stores the errno of a failed start in *@start_errno. A start failure
- * goes to the command's stderr like a shell's, and the status is 127 (not
- * found) or 126 (found but not runnable). */
+/* In the child: never returns. A start failure goes to the command's
+ * stderr like a shell's, its errno to the parent, and the status is 127
+ * (not found) or 126 (found but not runnable). */
 __attribute__ ((noreturn)) static void
-child_run (AgentWireExec *request, int in_fd, int out_fd, int err_fd, volatile int *start_errno)
+child_run (AgentWireExec *request, int in_fd, int out_fd, int err_fd, int status_fd)
 {
   const char *cwd = request->cwd[0] ? request->cwd : "/";
   sigset_t none;
@@ -140,22 +110,21 @@ child_run (AgentWireExec *request, int in_fd, int out_fd, int err_fd, volatile i
   sigprocmask (SIG_SETMASK, &none, NULL);
   signal (SIGPIPE, SIG_DFL);
   if (dup2 (in_fd, 0) < 0 || dup2 (out_fd, 1) < 0 || dup2 (err_fd, 2) < 0)
-    {
-      *start_errno = errno;
-      _exit (126);
-    }
+    _exit (126);
   if (chdir (cwd) < 0)
     {
       err = errno;
-      child_complain ("cannot change to directory ", cwd, errno_text (err));
+      dprintf (2, "banger-agent: cannot change to directory %s: %s\n", cwd, strerror (err));
     }
   else
     {
       exec_search (request->argv, request->envp);
       err = errno;
-      child_complain ("", request->argv[0], err == ENOENT ? "command not found" : errno_text (err));
+      dprintf (2, "banger-agent: %s: %s\n", request->argv[0],
+               err == ENOENT ? "command not found" : strerror (err));
     }
-  *start_errno = err;
+  if (write (status_fd, &err, sizeof err) < 0)
+    (void) 0; /* the exit status still says it */
   _exit (err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
@@ -168,38 +137,16 @@ refuse (Agent *agent, uint32_t id, const char *what)
   proto_send (agent, agent_wire_put_error (&agent->out, id, AGENT_ERR_EXEC, message));
 }
 
-/* vfork(): no copy of the agent's page tables and no copy-on-write faults
- * afterwards, which under an emulated CPU is most of what a fork() costs.
- * The agent is single-threaded and stands still until the child has
- * exec'd or exited. */
-static pid_t
-spawn (AgentWireExec *request, int in_fd, int out_fd, int err_fd, int *start_errno)
-{
-  volatile int child_errno = 0;
-  pid_t pid = vfork ();
-
-  if (pid == 0)
-    child_run (request, in_fd, out_fd, err_fd, &child_errno);
-  *start_errno = child_errno;
-  return pid;
-}
-
 void
 exec_start (Agent *agent, uint32_t id, AgentWireExec *request)
 {
-  int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+  int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, status[2] = { -1, -1 };
   bool want_stdin = request->flags & AGENT_EXEC_FLAG_STDIN;
-  Exec *exec = calloc (1, sizeof *exec);
-  int start_errno = 0;
+  Exec *exec;
   pid_t pid;
 
-  if (exec == NULL)
-    {
-      refuse (agent, id, "out of memory");
-      return;
-    }
   if ((want_stdin ? pipe2 (in, O_CLOEXEC) : (in[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC))) < 0
-      || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0)
+      || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0 || pipe2 (status, O_CLOEXEC) < 0)
     {
       refuse (agent, id, "pipe");
       for (int i = 0; i < 2; i++)
@@ -207,28 +154,35 @@ exec_start (Agent *agent, uint32_t id, AgentWireExec *request)
           close_fd (&in[i]);
           close_fd (&out[i]);
           close_fd (&err[i]);
+          close_fd (&status[i]);
         }
-      free (exec);
       return;
     }
-  pid = spawn (request, in[0], out[1], err[1], &start_errno);
+  pid = fork ();
+  if (pid == 0)
+    child_run (request, in[0], out[1], err[1], status[1]);
   close_fd (&in[0]);
   close_fd (&out[1]);
   close_fd (&err[1]);
-  if (pid < 0)
+  close_fd (&status[1]);
+  exec = calloc (1, sizeof *exec);
+  if (pid < 0 || exec == NULL)
     {
+      if (pid > 0)
+        kill (pid, SIGKILL); /* reaped later by exec_reap, unmatched */
       refuse (agent, id, "fork");
       free (exec);
       close_fd (&in[1]);
       close_fd (&out[0]);
       close_fd (&err[0]);
+      close_fd (&status[0]);
       return;
     }
   *exec = (Exec) {
     .next = agent->execs, .id = id, .pid = pid,
-    .in_fd = in[1], .out_fd = out[0], .err_fd = err[0],
+    .in_fd = in[1], .out_fd = out[0], .err_fd = err[0], .status_fd = status[0],
     .want_stdin = want_stdin, .stdin_room = AGENT_WIRE_INITIAL_WINDOW,
-    .out_window = AGENT_WIRE_INITIAL_WINDOW, .exec_errno = start_errno,
+    .out_window = AGENT_WIRE_INITIAL_WINDOW,
   };
   for (int *fd = &exec->in_fd; fd <= &exec->err_fd; fd++)
     if (*fd >= 0)
@@ -334,6 +288,10 @@ exec_reap (Agent *agent)
           {
             e->reaped = true;
             e->wstatus = wstatus;
+            /* The child is gone, so the pipe holds its errno or nothing. */
+            if (read (e->status_fd, &e->exec_errno, sizeof e->exec_errno) != sizeof e->exec_errno)
+              e->exec_errno = 0;
+            close_fd (&e->status_fd);
             break;
           }
     }
