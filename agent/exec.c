@@ -55,9 +55,9 @@ exec_free (Agent *agent, Exec *exec)
 /* execvpe() searches the agent's own PATH; the command's environment is the
  * one that counts here. A missing candidate is skipped after access(): a
  * failing execve() on Linux 6.1 (Debian 12's guest kernel) first sets up a
- * new address space and copies argv and env into it: over half a
- * millisecond per PATH entry under an emulated CPU. What exists is still
- * left to execve() to accept or refuse. */
+ * new address space and copies argv and env into it, ~0.1 ms per PATH
+ * entry under an emulated CPU. What exists is still left to execve() to
+ * accept or refuse. */
 static void
 exec_search (char **argv, char **envp)
 {
