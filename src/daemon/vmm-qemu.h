@@ -16,8 +16,9 @@ G_BEGIN_DECLS
 #define QEMU_AGENT_PORT    "dev.banger.agent"
 #define QEMU_AGENT_SERIAL_KERNEL_ARGS "banger.agent=vport:" QEMU_AGENT_PORT
 #define QEMU_AGENT_VSOCK_KERNEL_ARGS "banger.agent=vsock:" G_STRINGIFY (BANGER_AGENT_VSOCK_PORT)
-/* qdev ids of the agent channel's device: after a bangerd restart, which
- * one qemu has (qom-list /machine/peripheral) says how to reach the agent. */
+/* qdev ids of the agent channel's device: after a bangerd restart, whether
+ * qemu has agent-vsock (qom-list /machine/peripheral) says how to reach
+ * the agent. */
 #define QEMU_AGENT_SERIAL_ID "agent-serial"
 #define QEMU_AGENT_VSOCK_ID  "agent-vsock"
 /* The descriptor number qemu inherits the claimed /dev/vhost-vsock as. */

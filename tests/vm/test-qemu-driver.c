@@ -6,6 +6,7 @@
  * acpid) unless the command line says test.noacpid. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "banger-error.h"
 #include "fs-util.h"
 #include "vmm-driver.h"
+#include "vmm-qemu.h"
 
 #define STEP_TIMEOUT_S 60
 
@@ -399,6 +401,68 @@ test_adopt (Fixture *f, gconstpointer data)
   assert_no_sockets (f);
 }
 
+/* A qemu whose devices have no qdev ids, as an older banger started
+ * them: re-adopted, it is reached through the serial port. */
+static void
+test_adopt_without_ids (Fixture *f, gconstpointer data)
+{
+  g_auto(GStrv) argv = qemu_build_argv (&f->spec, FALSE, qemu_host_tsc_khz (), 0);
+  g_autoptr(GPtrArray) old = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log_path = g_build_filename (f->state_dir, "console.log", NULL);
+  g_autofree char *qmp_path = g_build_filename (f->runtime_dir, "qmp.sock", NULL);
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  VmmProcess *spawned;
+  VmmProcess *process;
+  int log_fd;
+  int pid;
+
+  for (guint i = 0; argv[i] != NULL; i++)
+    {
+      g_autofree char *without = NULL;
+
+      /* Running from the start, as adopt expects; no ids on devices. */
+      if (g_str_equal (argv[i], "-S"))
+        continue;
+      without = g_strdup (argv[i]);
+      if (strstr (without, ",id=agent-serial") != NULL)
+        {
+          g_auto(GStrv) parts = g_strsplit (without, ",id=agent-serial", 2);
+          g_free (without);
+          without = g_strjoinv ("", parts);
+        }
+      g_ptr_array_add (old, g_steal_pointer (&without));
+    }
+  g_ptr_array_add (old, NULL);
+  log_fd = open (log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  g_assert_cmpint (log_fd, >=, 0);
+  spawned = vmm_process_spawn ((const char * const *) old->pdata, f->runtime_dir, log_fd, &error);
+  close (log_fd);
+  g_assert_no_error (error);
+  pid = vmm_process_get_pid (spawned);
+  for (guint i = 0; i < 500 && !g_file_test (qmp_path, G_FILE_TEST_EXISTS); i++)
+    g_usleep (20 * 1000);
+  g_assert_true (g_file_test (qmp_path, G_FILE_TEST_EXISTS));
+
+  process = vmm_process_adopt (pid, vmm_process_get_start_time (spawned), &error);
+  g_assert_no_error (error);
+  driver->adopt_async (process, f->runtime_dir, on_result, &result);
+  f->instance = driver->adopt_finish (wait_for (&result, "adopt"), &error);
+  g_assert_no_error (error);
+  stream = agent_hello (f, &in);
+  g_clear_object (&stream);
+  stop_instance (f);
+  vmm_process_free (spawned);
+  /* Gone: reaped here, or already by the spawned handle's watch. */
+  if (waitpid (pid, NULL, 0) != pid)
+    g_assert_cmpint (errno, ==, ECHILD);
+  g_assert_cmpint (kill (pid, 0), ==, -1);
+  driver->cleanup (f->runtime_dir);
+  assert_no_sockets (f);
+}
+
 /* vsock asked for on a host without a usable /dev/vhost-vsock: the launch
  * says what to do, and no qemu was started. */
 static void
@@ -501,6 +565,7 @@ main (int argc, char **argv)
   ADD ("forced-shutdown", NULL, test_forced_shutdown);
   ADD ("shutdown-timeout", "test.noacpid", test_shutdown_timeout);
   ADD ("adopt", NULL, test_adopt);
+  ADD ("adopt-without-ids", NULL, test_adopt_without_ids);
   ADD ("vsock-unavailable", NULL, test_vsock_unavailable);
 #undef ADD
   return g_test_run ();
