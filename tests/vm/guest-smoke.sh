@@ -112,6 +112,9 @@ tap_is "$(b vm exec keep -- cat /root/marker)" kept "the file is still there aft
 pid=$(harness_name_pid --session "$DAEMON")
 kill -9 "$pid"
 harness_wait_gone "$pid" 10
+# The bus may still route a call to the dead connection until it has seen
+# it close; the next call must activate a new bangerd.
+harness_wait_gone --session "$DAEMON" 10
 tap_is "$(vm_state keep)" running "after kill -9 of bangerd the VM is re-adopted"
 tap_is "$(b vm exec keep -- echo still-here)" still-here "and vm exec works"
 vmm=$(vm_vmm_pids)

@@ -165,6 +165,12 @@ pid=\$(vmm_pids)
 d=\$(daemon_pid)
 kill -9 "\$d"
 while kill -0 "\$d" 2>/dev/null; do sleep 0.05; done
+# Also until the bus has seen the connection close (else a call can still
+# be routed to it instead of activating a new bangerd).
+while [[ \$(gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+        --method org.freedesktop.DBus.NameHasOwner dev.banger.Daemon1) == "(true,)" ]]; do
+    sleep 0.05
+done
 r readopt-state "\$(state)"
 r readopt-same-vmm "\$( [[ -n \$pid && \$(vmm_pids) == "\$pid" ]] && echo yes || echo "no: \$pid vs \$(vmm_pids)")"
 "\$banger" vm stop "$vm" >/dev/null 2>&1

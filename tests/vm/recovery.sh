@@ -12,6 +12,9 @@ kill_bangerd() {
     pid=$(harness_name_pid --session "$DAEMON")
     kill -9 "$pid"
     harness_wait_gone "$pid" 10
+    # Until the bus has seen the connection close, a call may still be
+    # routed to it and fail instead of activating a new bangerd.
+    harness_wait_gone --session "$DAEMON" 10
 }
 
 tap_check "create web" banger vm create web
