@@ -44,6 +44,8 @@ typedef struct {
   int listen_fd;           /* unix/vsock; -1 for vport */
   int conn_fd;             /* -1 when no host is connected */
   bool vport_active;       /* vport: a host has sent bytes since the last hangup */
+  bool vport_eof;          /* vport: read 0 at vport_eof_ms, not yet a hangup */
+  int64_t vport_eof_ms;
   bool draining;           /* vport: discard input until the host hangs up */
   bool handshaken;
   bool out_of_memory;      /* hang up at the end of this loop iteration */
@@ -64,6 +66,7 @@ void transport_flush (Agent *agent);
 bool transport_flush_blocking (Agent *agent, int timeout_ms);
 void transport_hangup (Agent *agent, const char *why);
 bool transport_vport_idle (const Agent *agent);
+bool transport_vport_unsure (const Agent *agent);
 /* Sends ERROR on stream 0 and drops the connection. */
 void transport_protocol_error (Agent *agent, uint32_t code, const char *why);
 

@@ -17,6 +17,8 @@
  * host catches up: nothing grows without bound. */
 #define OUT_HIGH_WATER (1024 * 1024)
 #define IN_HIGH_WATER (4 * 1024 * 1024)
+/* How often a port that read 0 is looked at again (transport_read). */
+#define VPORT_RECHECK_MS 20
 
 void
 agent_log (const char *fmt, ...)
@@ -110,6 +112,8 @@ loop_once (Agent *agent, int *idle_ms)
   Slot slots[max];
   bool host = agent->conn_fd >= 0 && !transport_vport_idle (agent) && !agent->draining;
   bool room = agent->out.len < OUT_HIGH_WATER;
+  /* It polls as hung up meanwhile: look on a timer instead. */
+  bool unsure = transport_vport_unsure (agent);
   int timeout = -1;
 
   /* Order matters: execs first, the connection last, because handling the
@@ -127,7 +131,7 @@ loop_once (Agent *agent, int *idle_ms)
         }
     }
   add (fds, slots, &n, agent->sigchld_fd, POLLIN, SLOT_SIGNAL, NULL);
-  if (agent->conn_fd >= 0 && !transport_vport_idle (agent))
+  if (agent->conn_fd >= 0 && !transport_vport_idle (agent) && !unsure)
     {
       short events = agent->in.len < IN_HIGH_WATER ? POLLIN : 0;
 
@@ -142,6 +146,8 @@ loop_once (Agent *agent, int *idle_ms)
    * up: look at it on a timer that backs off instead of spinning. */
   if (transport_vport_idle (agent))
     timeout = *idle_ms;
+  else if (unsure)
+    timeout = VPORT_RECHECK_MS;
 
   if (poll (fds, n, timeout) < 0)
     {
@@ -186,6 +192,9 @@ loop_once (Agent *agent, int *idle_ms)
           break;
         }
     }
+  /* After the exec slots: a hangup frees the execs they point to. */
+  if (unsure)
+    transport_read (agent);
   exec_finish_done (agent);
   if (agent->out_of_memory)
     {

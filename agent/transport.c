@@ -19,6 +19,8 @@
 /* banger-init loads virtio_console before starting us, but give the
  * device a moment to show up. */
 #define VPORT_WAIT_MS 10000
+/* How long a port must read 0 before that counts as the host hanging up. */
+#define VPORT_HANGUP_GRACE_MS 500
 
 static int
 listen_unix (const char *path)
@@ -146,6 +148,40 @@ transport_vport_idle (const Agent *agent)
   return agent->kind == TRANSPORT_VPORT && !agent->vport_active;
 }
 
+/* An active port that read 0 and is being watched to see if that lasts. */
+bool
+transport_vport_unsure (const Agent *agent)
+{
+  return agent->kind == TRANSPORT_VPORT && agent->vport_active && agent->vport_eof;
+}
+
+static int64_t
+monotonic_ms (void)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* A port reads 0 while no host is connected, but also for a moment after
+ * a host connects: the guest can see its first bytes before the port
+ * reports it connected. Only an end of stream that lasts is a hangup;
+ * taking the first one for it would throw away the answer to that host. */
+static bool
+vport_hangup_certain (Agent *agent)
+{
+  int64_t now = monotonic_ms ();
+
+  if (!agent->vport_eof)
+    {
+      agent->vport_eof = true;
+      agent->vport_eof_ms = now;
+      return false;
+    }
+  return now - agent->vport_eof_ms >= VPORT_HANGUP_GRACE_MS;
+}
+
 /* The host went away (or broke the protocol): its execs die with it, so a
  * reconnecting host starts from a clean slate. */
 void
@@ -158,6 +194,7 @@ transport_hangup (Agent *agent, const char *why)
   agent->out.len = 0;
   agent->handshaken = false;
   agent->draining = false;
+  agent->vport_eof = false;
   if (agent->kind == TRANSPORT_VPORT)
     agent->vport_active = false;
   else if (agent->conn_fd >= 0)
@@ -237,6 +274,9 @@ transport_read (Agent *agent)
   n = read (agent->conn_fd, chunk, sizeof chunk);
   if (n < 0)
     {
+      /* A port that would block has a host behind it. */
+      if (errno == EAGAIN)
+        agent->vport_eof = false;
       if (errno == EAGAIN || errno == EINTR)
         return;
       transport_hangup (agent, strerror (errno));
@@ -245,10 +285,13 @@ transport_read (Agent *agent)
   if (n == 0)
     {
       /* vport: nobody connected (yet); idle means already noticed. */
-      if (!transport_vport_idle (agent))
+      if (transport_vport_idle (agent))
+        return;
+      if (agent->kind != TRANSPORT_VPORT || vport_hangup_certain (agent))
         transport_hangup (agent, "end of stream");
       return;
     }
+  agent->vport_eof = false;
   if (agent->kind == TRANSPORT_VPORT)
     agent->vport_active = true;
   if (agent->draining)
@@ -277,6 +320,7 @@ transport_flush (Agent *agent)
           return;
         }
       agent_wire_buf_consume (&agent->out, (size_t) n);
+      agent->vport_eof = false;
     }
 }
 

@@ -58,6 +58,17 @@ on_async_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static GAsyncResult *
+wait_result_within (GAsyncResult **slot, guint seconds, const char *what)
+{
+  guint timeout = g_timeout_add_seconds (seconds, on_timeout, (gpointer) what);
+
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout);
+  return *slot;
+}
+
+static GAsyncResult *
 wait_result (GAsyncResult **slot, const char *what)
 {
   guint timeout = g_timeout_add_seconds (TIMEOUT_S, on_timeout, (gpointer) what);
@@ -820,6 +831,52 @@ test_disconnect_kills_and_reconnect_works (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (again, ==, "again\n");
 }
 
+/* Hosts that come and go in quick succession each get their HELLO
+ * answered, also with the guest busy. On a virtio-serial port the new
+ * host's bytes can reach the guest before the port reports it connected;
+ * that moment must not pass for a hang-up that throws the answer away. */
+static void
+test_quick_reconnects_are_answered (Fixture *fx, gconstpointer data)
+{
+  /* In its own session, so the reconnections do not kill it; bounded in
+   * case the test dies first. */
+  const char *hog[] = { "sh", "-c",
+                        "setsid timeout 300 sh -c 'while :; do :; done' "
+                        "</dev/null >/dev/null 2>&1 & echo $!",
+                        NULL };
+  g_autofree char *hog_pid = NULL;
+  AgentExitStatus status;
+
+  if (guest_socket != NULL)
+    {
+      hog_pid = g_strstrip (run_sync (fx, hog, -1, &status, NULL));
+      g_assert_cmpint (atoi (hog_pid), >, 1);
+    }
+
+  for (int i = 0; i < 40; i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(AgentGuestInfo) info = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *what = g_strdup_printf ("the HELLO of reconnection %d", i + 1);
+
+      agent_client_close (fx->client);
+      g_clear_object (&fx->client);
+      fx->client = connect_agent (fx);
+      agent_client_hello_async (fx->client, NULL, on_async_done, &result);
+      info = agent_client_hello_finish (fx->client, wait_result_within (&result, 20, what), &error);
+      g_assert_no_error (error);
+    }
+
+  if (hog_pid != NULL)
+    {
+      const char *kill_hog[] = { "kill", "-9", hog_pid, NULL };
+      g_autofree char *out = run_sync (fx, kill_hog, -1, &status, NULL);
+
+      g_assert_cmpint (status.exit_code, ==, 0);
+    }
+}
+
 /* A second connection replaces the first, whose client sees it close. */
 static void
 test_new_connection_replaces_old (Fixture *fx, gconstpointer data)
@@ -912,6 +969,7 @@ main (int argc, char **argv)
   ADD ("exec/unknown-command-is-127", test_unknown_command);
   ADD ("exec/path-search-is-execvp-s", test_path_search);
   ADD ("connection/disconnect-kills-execs-and-reconnect-works", test_disconnect_kills_and_reconnect_works);
+  ADD ("connection/quick-reconnects-are-answered", test_quick_reconnects_are_answered);
   /* A chardev takes one client at a time, and garbage sent to a port
    * leaves the agent draining until the host hangs up: host only. */
   if (guest_socket == NULL)
