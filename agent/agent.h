@@ -46,7 +46,9 @@ typedef struct {
   bool vport_active;       /* vport: a host has sent bytes since the last hangup */
   bool vport_eof;          /* vport: read 0 at vport_eof_ms, not yet a hangup */
   int64_t vport_eof_ms;
-  bool draining;           /* vport: discard input until the host hangs up */
+  bool draining;           /* vport: discard input up to the next host HELLO */
+  int64_t in_grew_ms;      /* when the last bytes were read into in */
+  bool in_stall_seen;      /* in has not grown since transport_check_stall() looked */
   bool handshaken;
   bool out_of_memory;      /* hang up at the end of this loop iteration */
   AgentWireBuf in, out;
@@ -67,6 +69,10 @@ bool transport_flush_blocking (Agent *agent, int timeout_ms);
 void transport_hangup (Agent *agent, const char *why);
 bool transport_vport_idle (const Agent *agent);
 bool transport_vport_unsure (const Agent *agent);
+/* Milliseconds until transport_check_stall() has something to look at,
+ * or -1. */
+int transport_stall_timeout (const Agent *agent);
+void transport_check_stall (Agent *agent);
 /* Sends ERROR on stream 0 and drops the connection. */
 void transport_protocol_error (Agent *agent, uint32_t code, const char *why);
 
@@ -84,6 +90,7 @@ void exec_read_output (Agent *agent, Exec *exec, bool is_err);
 void exec_reap (Agent *agent);
 void exec_finish_done (Agent *agent);
 void exec_kill_all (Agent *agent);
+void exec_signal_group (pid_t pid, int signo);
 
 /* system.c */
 void system_hello (AgentWireHello *hello);

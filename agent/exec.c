@@ -128,6 +128,15 @@ child_run (AgentWireExec *request, int in_fd, int out_fd, int err_fd, int status
   _exit (err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
+/* The command's process group; before the child's setsid() there is
+ * none yet, and the child itself is signalled. */
+void
+exec_signal_group (pid_t pid, int signo)
+{
+  if (kill (-pid, signo) < 0 && errno == ESRCH)
+    kill (pid, signo);
+}
+
 static void
 refuse (Agent *agent, uint32_t id, const char *what)
 {
@@ -333,7 +342,7 @@ exec_kill_all (Agent *agent)
 {
   while (agent->execs != NULL)
     {
-      kill (-agent->execs->pid, SIGKILL);
+      exec_signal_group (agent->execs->pid, SIGKILL);
       exec_free (agent, agent->execs);
     }
 }

@@ -148,6 +148,8 @@ loop_once (Agent *agent, int *idle_ms)
     timeout = *idle_ms;
   else if (unsure)
     timeout = VPORT_RECHECK_MS;
+  else
+    timeout = transport_stall_timeout (agent);
 
   if (poll (fds, n, timeout) < 0)
     {
@@ -192,9 +194,11 @@ loop_once (Agent *agent, int *idle_ms)
           break;
         }
     }
-  /* After the exec slots: a hangup frees the execs they point to. */
+  /* After the exec slots: a hangup (or a new host's HELLO) frees the
+   * execs they point to. */
   if (unsure)
     transport_read (agent);
+  transport_check_stall (agent);
   exec_finish_done (agent);
   if (agent->out_of_memory)
     {

@@ -21,6 +21,9 @@
 #define VPORT_WAIT_MS 10000
 /* How long a port must read 0 before that counts as the host hanging up. */
 #define VPORT_HANGUP_GRACE_MS 500
+/* How long an unfinished frame on a port may sit still before the agent
+ * looks whether a new host's HELLO is what came last. */
+#define VPORT_STALL_MS 1000
 
 static int
 listen_unix (const char *path)
@@ -164,6 +167,23 @@ monotonic_ms (void)
   return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* The HELLO every host opens with (docs/agent-protocol.md). On a port it
+ * is how the agent finds where a new host's bytes begin. */
+static const AgentWireBuf *
+host_hello (void)
+{
+  static AgentWireBuf hello;
+
+  if (hello.len == 0)
+    {
+      AgentWireHello request = { .version = AGENT_WIRE_VERSION };
+
+      if (!agent_wire_put_hello (&hello, &request))
+        abort (); /* a few bytes at start-up */
+    }
+  return &hello;
+}
+
 /* A port reads 0 while no host is connected, but also for a moment after
  * a host connects: the guest can see its first bytes before the port
  * reports it connected. Only an end of stream that lasts is a hangup;
@@ -212,7 +232,8 @@ transport_protocol_error (Agent *agent, uint32_t code, const char *why)
   transport_flush_blocking (agent, 200);
   if (agent->kind == TRANSPORT_VPORT)
     {
-      /* A port cannot be closed on the host: ignore it until it hangs up. */
+      /* A port cannot be closed on the host: ignore it until the next
+       * host (or this one again) says HELLO, or it hangs up. */
       exec_kill_all (agent);
       agent->in.len = agent->out.len = 0;
       agent->handshaken = false;
@@ -234,11 +255,31 @@ transport_accept (Agent *agent)
   agent->conn_fd = fd;
 }
 
+/* Draining: drops input up to the next host HELLO, which ends the
+ * draining; keeps a tail that may be the start of one. */
+static void
+skip_to_hello (Agent *agent)
+{
+  const AgentWireBuf *hello = host_hello ();
+  const uint8_t *found = memmem (agent->in.data, agent->in.len, hello->data, hello->len);
+
+  if (found != NULL)
+    {
+      LOG ("a host said HELLO; %zu bytes before it dropped", (size_t) (found - agent->in.data));
+      agent_wire_buf_consume (&agent->in, (size_t) (found - agent->in.data));
+      agent->draining = false;
+    }
+  else if (agent->in.len >= hello->len)
+    agent_wire_buf_consume (&agent->in, agent->in.len - (hello->len - 1));
+}
+
 static void
 decode_frames (Agent *agent)
 {
   size_t offset = 0;
 
+  if (agent->draining)
+    skip_to_hello (agent);
   while (agent->conn_fd >= 0 && !agent->draining)
     {
       AgentWireFrame frame;
@@ -292,10 +333,10 @@ transport_read (Agent *agent)
       return;
     }
   agent->vport_eof = false;
+  agent->in_grew_ms = monotonic_ms ();
+  agent->in_stall_seen = false;
   if (agent->kind == TRANSPORT_VPORT)
     agent->vport_active = true;
-  if (agent->draining)
-    return;
   if (!agent_wire_buf_append (&agent->in, chunk, (size_t) n))
     {
       transport_hangup (agent, "out of memory");
@@ -344,4 +385,36 @@ transport_flush_blocking (Agent *agent, int timeout_ms)
         return false;
       poll (&pfd, 1, (int) (timeout_ms - elapsed));
     }
+}
+
+/* A host cut off in the middle of a frame (killed, or closed while it
+ * streamed stdin) leaves that frame unfinished on a port, and the next
+ * host's bytes would complete it. A frame that stopped growing and ends
+ * with a HELLO is such a leftover with a new host waiting behind it. */
+int
+transport_stall_timeout (const Agent *agent)
+{
+  int64_t left;
+
+  if (agent->kind != TRANSPORT_VPORT || !agent->vport_active || agent->draining
+      || agent->in_stall_seen || agent->in.len <= host_hello ()->len)
+    return -1;
+  left = agent->in_grew_ms + VPORT_STALL_MS - monotonic_ms ();
+  return left > 0 ? (int) left : 0;
+}
+
+void
+transport_check_stall (Agent *agent)
+{
+  const AgentWireBuf *hello = host_hello ();
+
+  if (transport_stall_timeout (agent) != 0)
+    return;
+  agent->in_stall_seen = true;
+  if (memcmp (agent->in.data + agent->in.len - hello->len, hello->data, hello->len) != 0)
+    return;
+  LOG ("a host said HELLO after %zu bytes of an unfinished frame; dropping them",
+       agent->in.len - hello->len);
+  agent_wire_buf_consume (&agent->in, agent->in.len - hello->len);
+  decode_frames (agent);
 }

@@ -877,6 +877,159 @@ test_quick_reconnects_are_answered (Fixture *fx, gconstpointer data)
     }
 }
 
+/* Only stdin, stdout and stderr reach a command: ls lists its own
+ * descriptors, 0-2 and the directory it reads (3), nothing more. */
+static void
+test_command_gets_only_stdio (Fixture *fx, gconstpointer data)
+{
+  const char *fds[] = { "ls", "/proc/self/fd", NULL };
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *out = NULL;
+      AgentExitStatus status;
+
+      out = run_sync (fx, fds, -1, &status, NULL);
+      g_assert_cmpint (status.exit_code, ==, 0);
+      g_assert_cmpstr (out, ==, "0\n1\n2\n3\n");
+    }
+}
+
+/* A command line near the largest the protocol carries runs. */
+static void
+test_largest_command_line (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *big = g_strnfill (60000, 'x');
+  const char *length[] = { "sh", "-c", "echo ${#1}", "sh", big, NULL };
+
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *out = NULL;
+      AgentExitStatus status;
+
+      out = run_sync (fx, length, -1, &status, NULL);
+      g_assert_cmpint (status.exit_code, ==, 0);
+      g_assert_cmpstr (out, ==, "60000\n");
+    }
+}
+
+/* --- raw frames, for what the client never sends ------------------------- */
+
+static GSocketConnection *
+raw_connect (Fixture *fx)
+{
+  g_autoptr(GSocketClient) sc = g_socket_client_new ();
+  g_autoptr(GSocketAddress) addr = g_unix_socket_address_new (fx->socket_path);
+  GSocketConnection *conn = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* A chardev takes one client at a time. */
+  agent_client_close (fx->client);
+  g_clear_object (&fx->client);
+  for (int i = 0; i < 3000 && conn == NULL; i++)
+    {
+      g_clear_error (&error);
+      conn = g_socket_client_connect (sc, G_SOCKET_CONNECTABLE (addr), NULL, &error);
+      if (conn == NULL)
+        g_usleep (10 * 1000);
+    }
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 20);
+  return conn;
+}
+
+static void
+raw_send (GSocketConnection *conn, const void *data, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                             data, len, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Reads one frame and checks its type; fails after 20 s. */
+static void
+raw_expect (GSocketConnection *conn, guint8 type)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_autofree guint8 *buf = g_malloc (AGENT_WIRE_HEADER_SIZE + AGENT_WIRE_MAX_PAYLOAD);
+  g_autoptr(GError) error = NULL;
+  AgentWireFrame frame;
+  guint32 length;
+  size_t used;
+
+  g_input_stream_read_all (in, buf, AGENT_WIRE_HEADER_SIZE, NULL, NULL, &error);
+  g_assert_no_error (error);
+  memcpy (&length, buf, sizeof length);
+  length = GUINT32_FROM_LE (length);
+  g_assert_cmpuint (length, <=, AGENT_WIRE_MAX_PAYLOAD);
+  g_input_stream_read_all (in, buf + AGENT_WIRE_HEADER_SIZE, length, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (agent_wire_decode (buf, AGENT_WIRE_HEADER_SIZE + length, &frame, &used, NULL),
+                   ==, AGENT_WIRE_FRAME);
+  g_assert_cmpuint (frame.type, ==, type);
+}
+
+static void
+raw_hello (GSocketConnection *conn)
+{
+  AgentWireHello request = { .version = AGENT_WIRE_VERSION };
+  AgentWireBuf buf = { 0 };
+
+  g_assert_true (agent_wire_put_hello (&buf, &request));
+  raw_send (conn, buf.data, buf.len);
+  agent_wire_buf_clear (&buf);
+  raw_expect (conn, AGENT_MSG_HELLO);
+}
+
+/* A host cut off in the middle of a frame (killed while it streamed
+ * stdin, say) must not keep the next host from being answered: on a port
+ * the next host's bytes arrive right behind the unfinished frame. */
+static void
+test_cut_off_frame_then_hello (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GSocketConnection) conn = raw_connect (fx);
+  g_autofree guint8 *payload = g_malloc0 (30000);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(AgentGuestInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  AgentWireBuf buf = { 0 };
+
+  raw_hello (conn);
+  g_assert_true (agent_wire_put_frame (&buf, AGENT_MSG_STDIN, 7, payload, 30000));
+  raw_send (conn, buf.data, 1000);
+  agent_wire_buf_clear (&buf);
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+
+  fx->client = connect_agent (fx);
+  agent_client_hello_async (fx->client, NULL, on_async_done, &result);
+  info = agent_client_hello_finish (fx->client,
+                                    wait_result_within (&result, 20, "the HELLO after a cut-off frame"),
+                                    &error);
+  g_assert_no_error (error);
+}
+
+/* On a port, which the agent cannot close, garbage gets an ERROR and the
+ * agent listens again from the next HELLO on. */
+static void
+test_garbage_then_hello_on_port (Fixture *fx, gconstpointer data)
+{
+  static const guint8 garbage[] = { 4, 0, 0, 0, 9, 0x77, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4 };
+  g_autoptr(GSocketConnection) conn = raw_connect (fx);
+
+  raw_hello (conn);
+  raw_send (conn, garbage, sizeof garbage);
+  raw_expect (conn, AGENT_MSG_ERROR);
+  raw_send (conn, garbage, sizeof garbage); /* ignored: no second ERROR */
+  raw_hello (conn);
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  fx->client = connect_agent (fx);
+  {
+    g_autoptr(AgentGuestInfo) info = hello (fx->client);
+  }
+}
+
 /* A second connection replaces the first, whose client sees it close. */
 static void
 test_new_connection_replaces_old (Fixture *fx, gconstpointer data)
@@ -970,6 +1123,11 @@ main (int argc, char **argv)
   ADD ("exec/path-search-is-execvp-s", test_path_search);
   ADD ("connection/disconnect-kills-execs-and-reconnect-works", test_disconnect_kills_and_reconnect_works);
   ADD ("connection/quick-reconnects-are-answered", test_quick_reconnects_are_answered);
+  ADD ("connection/cut-off-frame-then-hello-is-answered", test_cut_off_frame_then_hello);
+  if (guest_socket != NULL)
+    ADD ("connection/garbage-then-hello-on-a-port", test_garbage_then_hello_on_port);
+  ADD ("exec/command-gets-only-stdio", test_command_gets_only_stdio);
+  ADD ("exec/largest-command-line-runs", test_largest_command_line);
   /* A chardev takes one client at a time, and garbage sent to a port
    * leaves the agent draining until the host hangs up: host only. */
   if (guest_socket == NULL)
