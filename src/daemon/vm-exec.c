@@ -52,8 +52,8 @@ typedef struct {
   AgentClient           *agent;
   char                  *vm_name;
   char                  *key;         /* in running_execs, or NULL without Id */
+  char                  *sender;      /* its CallerWatch's key, or NULL */
   GCancellable          *cancellable;
-  guint                  watch_id;
   guint32                exec_id;
 } ExecCall;
 
@@ -61,6 +61,18 @@ typedef struct {
  * for the VM's current boot: each ExecCall holds a ref on it, so it cannot
  * be reused by another connection while listed. */
 static GHashTable *running_execs;
+
+/* One bus name watch per caller, kept until the caller leaves the bus,
+ * rather than one per Exec: adding and removing a watch costs bangerd and
+ * the bus daemon more CPU than the rest of a short Exec
+ * (docs/performance.md). Sender → CallerWatch. */
+typedef struct {
+  char   *sender;
+  guint   watch_id;
+  GSList *calls;   /* its running ExecCalls */
+} CallerWatch;
+
+static GHashTable *caller_watches;
 
 static char *
 exec_key (AgentClient *agent,
@@ -73,14 +85,18 @@ exec_key (AgentClient *agent,
 static void
 exec_call_free (ExecCall *call)
 {
+  CallerWatch *watch = call->sender != NULL && caller_watches != NULL
+                       ? g_hash_table_lookup (caller_watches, call->sender) : NULL;
+
+  if (watch != NULL)
+    watch->calls = g_slist_remove (watch->calls, call);
   if (call->key != NULL)
     g_hash_table_remove (running_execs, call->key);
-  if (call->watch_id != 0)
-    g_bus_unwatch_name (call->watch_id);
   g_clear_object (&call->cancellable);
   g_clear_object (&call->agent);
   g_clear_object (&call->invocation);
   g_free (call->key);
+  g_free (call->sender);
   g_free (call->vm_name);
   g_free (call);
 }
@@ -287,15 +303,61 @@ get_fd (GUnixFDList  *fd_list,
 }
 
 static void
+caller_watch_free (CallerWatch *watch)
+{
+  g_bus_unwatch_name (watch->watch_id);
+  g_slist_free (watch->calls);
+  g_free (watch->sender);
+  g_free (watch);
+}
+
+/* Also called at once when the caller is gone already. */
+static void
 on_caller_vanished (GDBusConnection *connection,
                     const char      *name,
                     gpointer         user_data)
 {
-  ExecCall *call = user_data;
+  CallerWatch *watch = user_data;
+  GSList *calls = g_steal_pointer (&watch->calls);
 
-  g_info ("Caller %s of an Exec in VM %s left the bus; killing the command",
-          name, call->vm_name);
-  g_cancellable_cancel (call->cancellable);
+  for (GSList *l = calls; l != NULL; l = l->next)
+    {
+      ExecCall *call = l->data;
+
+      g_info ("Caller %s of an Exec in VM %s left the bus; killing the command",
+              name, call->vm_name);
+      g_cancellable_cancel (call->cancellable);
+    }
+  g_slist_free (calls);
+  /* Frees @watch; its calls end later and find it gone. */
+  g_hash_table_remove (caller_watches, name);
+}
+
+/* Ties @call to its caller's watch, starting one for a new caller. */
+static void
+watch_caller (GDBusConnection *connection,
+              const char      *sender,
+              ExecCall        *call)
+{
+  CallerWatch *watch;
+
+  if (caller_watches == NULL)
+    caller_watches = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify) caller_watch_free);
+  call->sender = g_strdup (sender);
+  watch = g_hash_table_lookup (caller_watches, sender);
+  if (watch != NULL)
+    {
+      watch->calls = g_slist_prepend (watch->calls, call);
+      return;
+    }
+  watch = g_new0 (CallerWatch, 1);
+  watch->sender = g_strdup (sender);
+  watch->calls = g_slist_prepend (NULL, call);
+  g_hash_table_insert (caller_watches, watch->sender, watch);
+  watch->watch_id = g_bus_watch_name_on_connection (connection, sender,
+                                                    G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                    NULL, on_caller_vanished, watch, NULL);
 }
 
 static void
@@ -468,9 +530,7 @@ vm_exec_handle_exec (BangerVM1             *iface,
 
   /* Watched after starting, so a caller gone already cancels at once. */
   if (sender != NULL)
-    call->watch_id = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation),
-                                                     sender, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                     NULL, on_caller_vanished, call, NULL);
+    watch_caller (g_dbus_method_invocation_get_connection (invocation), sender, call);
   g_debug ("Exec %u in VM %s: %s%s%s", call->exec_id, name, argv[0],
            id != NULL ? " id " : "", id != NULL ? id : "");
   return G_DBUS_METHOD_INVOCATION_HANDLED;

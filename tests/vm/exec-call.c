@@ -6,7 +6,11 @@
  *
  * OPTIONS is an a{sv} in GVariant text form ("{}" for none); no ARG sends
  * an empty argv. Prints "exit_code signal" on stderr after the call; a
- * D-Bus error is printed as "NAME: MESSAGE" and exits 1. */
+ * D-Bus error is printed as "NAME: MESSAGE" and exits 1.
+ *
+ * EXEC_CALL_FIRST=1 runs `true` on the same connection first;
+ * EXEC_CALL_TWICE=1 makes the call twice at once (the first reply is
+ * printed); both for tests of what bangerd keeps per caller. */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -51,6 +55,33 @@ main (int argc, char **argv)
     }
   escaped = g_dbus_escape_object_path (argv[1]);
   path = g_strconcat ("/dev/banger/Daemon1/vm/", escaped, NULL);
+  if (g_getenv ("EXEC_CALL_FIRST") != NULL)
+    {
+      const char *true_argv[] = { "true", NULL };
+      g_autoptr(GVariant) first = NULL;
+
+      first = g_dbus_connection_call_with_unix_fd_list_sync (bus, "dev.banger.Daemon1", path,
+                                                             "dev.banger.VM1", "Exec",
+                                                             g_variant_new ("(^as@a{sv}hhh)", true_argv,
+                                                                            g_variant_new ("a{sv}", NULL),
+                                                                            0, 1, 2),
+                                                             G_VARIANT_TYPE ("(ii)"),
+                                                             G_DBUS_CALL_FLAGS_NONE, G_MAXINT,
+                                                             fds, NULL, NULL, &error);
+      if (first == NULL)
+        {
+          fprintf (stderr, "exec-call: the first call failed: %s\n", error->message);
+          return 1;
+        }
+    }
+  if (g_getenv ("EXEC_CALL_TWICE") != NULL)
+    g_dbus_connection_call_with_unix_fd_list (bus, "dev.banger.Daemon1", path,
+                                              "dev.banger.VM1", "Exec",
+                                              g_variant_new ("(^as@a{sv}hhh)", argv + 3,
+                                                             options, 0, 1, 2),
+                                              G_VARIANT_TYPE ("(ii)"),
+                                              G_DBUS_CALL_FLAGS_NONE, G_MAXINT,
+                                              fds, NULL, NULL, NULL);
   reply = g_dbus_connection_call_with_unix_fd_list_sync (bus, "dev.banger.Daemon1", path,
                                                          "dev.banger.VM1", "Exec",
                                                          g_variant_new ("(^as@a{sv}hhh)", argv + 3,

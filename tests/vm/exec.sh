@@ -31,11 +31,12 @@ signal_call() {
 run_lines() { banger vm list | grep -c '^run-' || true; }
 
 # pids of the commands whose command line holds $1 (a unique marker); the
-# banger client that started them holds it too and is left out.
+# client that started them (banger, exec-call) holds it too and is left out.
 marker_pids() {
-    local pid
+    local pid comm
     for pid in $(pgrep -f -- "$1"); do
-        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == banger ]] || printf '%s\n' "$pid"
+        comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+        [[ $comm == banger || $comm == exec-call ]] || printf '%s\n' "$pid"
     done
 }
 marker_gone() { [[ -z $(marker_pids "$1") ]]; }
@@ -167,6 +168,26 @@ kill -KILL "$client"
 wait "$client" 2>/dev/null || true
 harness_poll 10 marker_gone "$mark" && tap_ok "the raw caller's death kills its command too" ||
     tap_fail "the raw caller's death kills its command too" "$(marker_pids "$mark")"
+
+# bangerd watches each caller once, across its calls: a caller that ran a
+# command before, and one with two running, still take them along.
+mark=exec-again-$$-$RANDOM
+EXEC_CALL_FIRST=1 "$EXEC_CALL" web "{}" /usr/bin/python3 -c 'import time; time.sleep(60)' "$mark" >/dev/null 2>&1 &
+client=$!
+harness_poll 10 marker_running "$mark" || true
+kill -KILL "$client"
+wait "$client" 2>/dev/null || true
+harness_poll 10 marker_gone "$mark" && tap_ok "a caller's death kills its command after an earlier one ended" ||
+    tap_fail "a caller's death kills its command after an earlier one ended" "$(marker_pids "$mark")"
+mark=exec-twice-$$-$RANDOM
+EXEC_CALL_TWICE=1 "$EXEC_CALL" web "{}" /usr/bin/python3 -c 'import time; time.sleep(60)' "$mark" >/dev/null 2>&1 &
+client=$!
+harness_poll 10 eval '(( $(marker_pids "$mark" | wc -l) == 2 ))' && tap_ok "one caller runs two commands at once" ||
+    tap_fail "one caller runs two commands at once" "$(marker_pids "$mark")"
+kill -KILL "$client"
+wait "$client" 2>/dev/null || true
+harness_poll 10 marker_gone "$mark" && tap_ok "and its death kills both" ||
+    tap_fail "and its death kills both" "$(marker_pids "$mark")"
 
 # Several at once on one VM: four 1 s sleeps take well under 4 s.
 pids=()
