@@ -279,11 +279,14 @@ qemu_launch_finish (GAsyncResult  *result,
 /* ---- status, configure, boot -------------------------------------------------- */
 
 /* Completes with the "status" of query-status. */
-static void
-query_status_async (QmpClient           *qmp,
-                    GCancellable        *cancellable,
-                    GAsyncReadyCallback  callback,
-                    gpointer             user_data);
+/* What a status check accepts, and how its error says when it ran. */
+typedef struct {
+  const char *const *wanted;
+  const char        *when;
+} StatusWanted;
+
+static const char *const paused_states[] = { "prelaunch", "paused", NULL };
+static const char *const running_states[] = { "running", NULL };
 
 static void
 on_status (GObject      *source,
@@ -291,6 +294,7 @@ on_status (GObject      *source,
            gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  StatusWanted *want = g_task_get_task_data (task);
   g_autoptr(JsonNode) reply = NULL;
   GError *error = NULL;
   const char *status = NULL;
@@ -304,55 +308,47 @@ on_status (GObject      *source,
   if (JSON_NODE_HOLDS_OBJECT (reply))
     status = json_object_get_string_member_with_default (json_node_get_object (reply),
                                                          "status", NULL);
-  g_task_return_pointer (task, g_strdup (status != NULL ? status : "?"), g_free);
+  if (status == NULL || !g_strv_contains (want->wanted, status))
+    {
+      g_task_return_new_error (task, BANGER_ERROR, BANGER_ERROR_FAILED,
+                               _("QEMU reports status “%s” %s"),
+                               status != NULL ? status : "?", _(want->when));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
+/* Asks qemu for its status; the result (a boolean task) is an error
+ * unless the status is one of @wanted. @when is an N_() string. */
 static void
-query_status_async (QmpClient           *qmp,
-                    GCancellable        *cancellable,
-                    GAsyncReadyCallback  callback,
-                    gpointer             user_data)
+expect_status_async (QmpClient           *qmp,
+                     const char *const   *wanted,
+                     const char          *when,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  StatusWanted *want = g_new (StatusWanted, 1);
 
+  *want = (StatusWanted) { wanted, when };
+  g_task_set_task_data (task, want, g_free);
   qmp_client_execute_async (qmp, "query-status", NULL, cancellable, on_status, task);
 }
 
-/* Returns the status; an error when it is not one of @wanted. */
-static char *
-status_check (GAsyncResult  *result,
-              const char    *when,
-              const char   **wanted,
-              GError       **error)
-{
-  g_autofree char *status = g_task_propagate_pointer (G_TASK (result), error);
-
-  if (status == NULL)
-    return NULL;
-  if (!g_strv_contains (wanted, status))
-    {
-      g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
-                   _("QEMU reports status “%s” %s"), status, when);
-      return NULL;
-    }
-  return g_steal_pointer (&status);
-}
-
+/* Hands a status check's outcome to the task in @user_data. */
 static void
-on_configured_status (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+on_status_forward (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  const char *wanted[] = { "prelaunch", "paused", NULL };
-  g_autofree char *status = NULL;
   GError *error = NULL;
 
-  status = status_check (result, _("before the boot (expected it paused)"), wanted, &error);
-  if (status == NULL)
-    g_task_return_error (task, error);
-  else
+  if (g_task_propagate_boolean (G_TASK (result), &error))
     g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 static void
@@ -362,10 +358,9 @@ qemu_configure_async (VmmInstance         *instance,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-
   /* Everything is on the command line already; only check it waits. */
-  query_status_async (qmp_of (instance), cancellable, on_configured_status, task);
+  expect_status_async (qmp_of (instance), paused_states, N_("before the boot (expected it paused)"),
+                       cancellable, callback, user_data);
 }
 
 static gboolean
@@ -373,23 +368,6 @@ qemu_bool_finish (GAsyncResult  *result,
                   GError       **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-on_running_status (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  const char *wanted[] = { "running", NULL };
-  g_autofree char *status = NULL;
-  GError *error = NULL;
-
-  status = status_check (result, _("instead of “running”"), wanted, &error);
-  if (status == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -409,8 +387,8 @@ on_cont (GObject      *source,
       return;
     }
   /* Running is what qemu says after the start, not what we assume. */
-  query_status_async (QMP_CLIENT (source), g_task_get_cancellable (task), on_running_status,
-                      task);
+  expect_status_async (QMP_CLIENT (source), running_states, N_("instead of “running”"),
+                       g_task_get_cancellable (task), on_status_forward, task);
 }
 
 static void
@@ -635,12 +613,9 @@ on_adopt_status (GObject      *source,
                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  const char *wanted[] = { "running", NULL };
-  g_autofree char *status = NULL;
   GError *error = NULL;
 
-  status = status_check (result, _("instead of “running”"), wanted, &error);
-  if (status == NULL)
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       g_task_return_error (task, error);
       return;
@@ -666,7 +641,7 @@ on_adopt_connected (GObject      *source,
       return;
     }
   ((Qemu *) data->instance->priv)->qmp = qmp;
-  query_status_async (qmp, NULL, on_adopt_status, task);
+  expect_status_async (qmp, running_states, N_("instead of “running”"), NULL, on_adopt_status, task);
 }
 
 static void

@@ -259,6 +259,16 @@ test_boot_agent_poweroff (Fixture *f, gconstpointer data)
   g_autofree char *text = NULL;
 
   boot (f);
+  /* configure expects a paused qemu, and says what it found instead. */
+  {
+    g_autoptr(GAsyncResult) configured = NULL;
+    g_autoptr(GError) error = NULL;
+
+    driver->configure_async (f->instance, &f->spec, NULL, on_result, &configured);
+    g_assert_false (driver->configure_finish (wait_for (&configured, "configure"), &error));
+    g_assert_error (error, BANGER_ERROR, BANGER_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "“running” before the boot"));
+  }
   stream = agent_hello (f, &in);
   agent_send (stream, "poweroff\n");
   wait_exit (f);
