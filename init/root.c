@@ -280,6 +280,26 @@ exec_agent (int agent_fd, const Cmdline *cmdline, bool pid1)
   syscall (SYS_execveat, agent_fd, "", argv, environ, AT_EMPTY_PATH);
 }
 
+/* The first command in a new VM usually is, or runs through, the image's
+ * shell (in the built image busybox, which is also every other command).
+ * Reading it from the disk on that command's page faults, one readahead
+ * window at a time, made the first Exec cost ~70 ms more than the next
+ * under TCG; asked for now, the reads overlap the rest of the boot.
+ * Best effort: an image without /bin/sh loses nothing. */
+static void
+prefetch_shell (void)
+{
+  int fd = open ("/bin/sh", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+
+  if (fd < 0)
+    return;
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode)
+      && posix_fadvise (fd, 0, 0, POSIX_FADV_WILLNEED) == 0)
+    say ("reading /bin/sh ahead (%lld bytes)", (long long) st.st_size);
+  close (fd);
+}
+
 void
 root_hand_over (const Cmdline *cmdline, int agent_fd)
 {
@@ -288,6 +308,7 @@ root_hand_over (const Cmdline *cmdline, int agent_fd)
   pid_t pid;
 
   switch_root ();
+  prefetch_shell ();
 
   /* Resolved inside the new root: /sbin/init -> /lib/systemd/systemd is
    * followed within the image, never out of it. */

@@ -172,6 +172,7 @@ check "overlay: SSH key is the disk's" "$log" "^check: key-text=${KEY}\$"
 check "overlay: resolvers written" "$log" '^check: resolv=nameserver 10\.0\.2\.3 nameserver 9\.9\.9\.9 $'
 check "overlay: resolv.conf symlink replaced by a file" "$log" '^check: resolv-type=regular file$'
 check "overlay: initramfs contents not visible" "$log" '^check: initramfs-gone=yes$'
+check "overlay: the image's shell is read ahead" "$log" '^banger-init: reading /bin/sh ahead \([0-9]+ bytes\)$'
 check "overlay: agent started with the port" "$log" '^stub-agent: banger-agent --vport dev\.banger\.agent$'
 check "overlay: agent runs from a memfd" "$log" '^stub-agent: pid=[0-9]+ exe=/memfd:banger-agent'
 check "overlay: agent answered on its virtio-serial port" "$work/overlay.port" '^stub-agent: banger-agent --vport dev\.banger\.agent$'
