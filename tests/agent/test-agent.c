@@ -57,6 +57,7 @@ on_async_done (GObject *source, GAsyncResult *result, gpointer user_data)
   *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
+/* Iterates the main loop until *@slot is set; fails after @seconds. */
 static GAsyncResult *
 wait_result_within (GAsyncResult **slot, guint seconds, const char *what)
 {
@@ -71,12 +72,7 @@ wait_result_within (GAsyncResult **slot, guint seconds, const char *what)
 static GAsyncResult *
 wait_result (GAsyncResult **slot, const char *what)
 {
-  guint timeout = g_timeout_add_seconds (TIMEOUT_S, on_timeout, (gpointer) what);
-
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (timeout);
-  return *slot;
+  return wait_result_within (slot, TIMEOUT_S, what);
 }
 
 static AgentClient *
