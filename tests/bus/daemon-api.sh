@@ -135,10 +135,7 @@ tap_is "$(vm_prop web CreatedAt)" "$created" "after a restart the VM is back unc
 tap_is "$(vm_prop web VCPUs)" "u 1" "and keeps its changed settings"
 tap_expect_fail_with "dev.banger.Error.NotFound" "and deleted VMs stay deleted" manager GetVM cfg
 
-pid=$(harness_name_pid --session "$NAME")
-kill -9 "$pid"
-harness_wait_gone "$pid" 10
-harness_wait_gone --session "$NAME" 10
+harness_kill_owner --session "$NAME"
 tap_is "$(vm_prop db_2d1 MemoryMiB)" "t 2048" "after kill -9 the VMs are still there"
 tap_check "the database is consistent after kill -9" \
     sqlite3 "$XDG_STATE_HOME/banger/state.db" "PRAGMA integrity_check"

@@ -101,6 +101,12 @@
 #   harness_name_has_owner [--session] NAME
 #   harness_name_pid [--session] NAME     prints the owner's pid
 #   harness_pid_alive PID                 exists and is not a zombie
+#   harness_kill_owner [--session] NAME [TIMEOUT]
+#                                         SIGKILLs NAME's owner; returns once
+#                                         it is gone and the bus has released
+#                                         NAME (until then a call can still be
+#                                         routed to the dead connection
+#                                         instead of activating a new owner)
 #
 # Calling the programs
 #   harness_helper_call [--interactive] METHOD [ARGS...]
@@ -426,6 +432,18 @@ harness_wait_gone() {
     else
         harness_poll "$timeout" _harness_name_gone "${session[@]}" "$what"
     fi
+}
+
+harness_kill_owner() {
+    local session=()
+    if [[ $1 == --session ]]; then
+        session=(--session)
+        shift
+    fi
+    local name=$1 timeout=${2:-10} pid
+    pid=$(harness_name_pid "${session[@]}" "$name") || return 1
+    kill -9 "$pid"
+    harness_wait_gone "$pid" "$timeout" && harness_wait_gone "${session[@]}" "$name" "$timeout"
 }
 
 # ---------------------------------------------------------------- programs

@@ -7,15 +7,7 @@ set -euo pipefail
 source "$(dirname -- "$0")/vm-fixture.sh"
 
 DAEMON=dev.banger.Daemon1
-kill_bangerd() {
-    local pid
-    pid=$(harness_name_pid --session "$DAEMON")
-    kill -9 "$pid"
-    harness_wait_gone "$pid" 10
-    # Until the bus has seen the connection close, a call may still be
-    # routed to it and fail instead of activating a new bangerd.
-    harness_wait_gone --session "$DAEMON" 10
-}
+kill_bangerd() { harness_kill_owner --session "$DAEMON"; }
 
 tap_check "create web" banger vm create web
 
