@@ -873,6 +873,18 @@ test_quick_reconnects_are_answered (Fixture *fx, gconstpointer data)
     }
 }
 
+/* Runs @argv and checks it exits 0 having printed exactly @expected. */
+static void
+assert_prints (Fixture *fx, const char * const *argv, const char *expected)
+{
+  g_autofree char *out = NULL;
+  AgentExitStatus status;
+
+  out = run_sync (fx, argv, -1, &status, NULL);
+  g_assert_cmpint (status.exit_code, ==, 0);
+  g_assert_cmpstr (out, ==, expected);
+}
+
 /* Only stdin, stdout and stderr reach a command: ls lists its own
  * descriptors, 0-2 and the directory it reads (3), nothing more. */
 static void
@@ -881,14 +893,7 @@ test_command_gets_only_stdio (Fixture *fx, gconstpointer data)
   const char *fds[] = { "ls", "/proc/self/fd", NULL };
 
   for (int i = 0; i < 3; i++)
-    {
-      g_autofree char *out = NULL;
-      AgentExitStatus status;
-
-      out = run_sync (fx, fds, -1, &status, NULL);
-      g_assert_cmpint (status.exit_code, ==, 0);
-      g_assert_cmpstr (out, ==, "0\n1\n2\n3\n");
-    }
+    assert_prints (fx, fds, "0\n1\n2\n3\n");
 }
 
 /* A command line near the largest the protocol carries runs. */
@@ -899,14 +904,7 @@ test_largest_command_line (Fixture *fx, gconstpointer data)
   const char *length[] = { "sh", "-c", "echo ${#1}", "sh", big, NULL };
 
   for (int i = 0; i < 2; i++)
-    {
-      g_autofree char *out = NULL;
-      AgentExitStatus status;
-
-      out = run_sync (fx, length, -1, &status, NULL);
-      g_assert_cmpint (status.exit_code, ==, 0);
-      g_assert_cmpstr (out, ==, "60000\n");
-    }
+    assert_prints (fx, length, "60000\n");
 }
 
 /* --- raw frames, for what the client never sends ------------------------- */

@@ -41,6 +41,13 @@ marker_pids() {
 }
 marker_gone() { [[ -z $(marker_pids "$1") ]]; }
 marker_running() { [[ -n $(marker_pids "$1") ]]; }
+# kill_caller PID MARK DESCRIPTION: SIGKILLs the client PID, then checks
+# that the commands holding MARK go with it.
+kill_caller() {
+    kill -KILL "$1"
+    wait "$1" 2>/dev/null || true
+    harness_poll 10 marker_gone "$2" && tap_ok "$3" || tap_fail "$3" "$(marker_pids "$2")"
+}
 
 tap_check "create web" banger vm create web
 
@@ -150,10 +157,7 @@ mark=exec-kill-$$-$RANDOM
 banger vm exec web -- /usr/bin/python3 -c 'import time; time.sleep(60)' "$mark" >/dev/null 2>&1 &
 client=$!
 harness_poll 10 marker_running "$mark" && tap_ok "the command runs" || tap_fail "the command runs"
-kill -KILL "$client"
-wait "$client" 2>/dev/null || true
-harness_poll 10 marker_gone "$mark" && tap_ok "the command is killed when its caller dies" ||
-    tap_fail "the command is killed when its caller dies" "$(marker_pids "$mark")"
+kill_caller "$client" "$mark" "the command is killed when its caller dies"
 
 # SignalExec reaches only the caller's own Execs.
 mark=exec-other-$$-$RANDOM
@@ -164,30 +168,22 @@ tap_expect_fail_with dev.banger.Error.NotFound "another caller cannot signal an 
     signal_call shared-1 KILL
 sleep 0.3
 marker_running "$mark" && tap_ok "and the command still runs" || tap_fail "and the command still runs"
-kill -KILL "$client"
-wait "$client" 2>/dev/null || true
-harness_poll 10 marker_gone "$mark" && tap_ok "the raw caller's death kills its command too" ||
-    tap_fail "the raw caller's death kills its command too" "$(marker_pids "$mark")"
+kill_caller "$client" "$mark" "the raw caller's death kills its command too"
 
 # bangerd watches each caller once, across its calls: a caller that ran a
 # command before, and one with two running, still take them along.
 mark=exec-again-$$-$RANDOM
 EXEC_CALL_FIRST=1 "$EXEC_CALL" web "{}" /usr/bin/python3 -c 'import time; time.sleep(60)' "$mark" >/dev/null 2>&1 &
 client=$!
-harness_poll 10 marker_running "$mark" || true
-kill -KILL "$client"
-wait "$client" 2>/dev/null || true
-harness_poll 10 marker_gone "$mark" && tap_ok "a caller's death kills its command after an earlier one ended" ||
-    tap_fail "a caller's death kills its command after an earlier one ended" "$(marker_pids "$mark")"
+harness_poll 10 marker_running "$mark" && tap_ok "a caller runs a command after an earlier one ended" ||
+    tap_fail "a caller runs a command after an earlier one ended"
+kill_caller "$client" "$mark" "its death kills that command"
 mark=exec-twice-$$-$RANDOM
 EXEC_CALL_TWICE=1 "$EXEC_CALL" web "{}" /usr/bin/python3 -c 'import time; time.sleep(60)' "$mark" >/dev/null 2>&1 &
 client=$!
 harness_poll 10 eval '(( $(marker_pids "$mark" | wc -l) == 2 ))' && tap_ok "one caller runs two commands at once" ||
     tap_fail "one caller runs two commands at once" "$(marker_pids "$mark")"
-kill -KILL "$client"
-wait "$client" 2>/dev/null || true
-harness_poll 10 marker_gone "$mark" && tap_ok "and its death kills both" ||
-    tap_fail "and its death kills both" "$(marker_pids "$mark")"
+kill_caller "$client" "$mark" "and its death kills both"
 
 # Several at once on one VM: four 1 s sleeps take well under 4 s.
 pids=()
