@@ -304,9 +304,31 @@ decode_frames (Agent *agent)
   agent_wire_buf_consume (&agent->in, offset);
 }
 
+/* On a port, bytes that begin with a HELLO after the host hung up or
+ * went quiet in the middle of a frame are a new host's: what is left of
+ * the old frame is dropped before they are read, or its missing tail would
+ * be taken from the HELLO, which then would not be seen. A live host whose
+ * next bytes are exactly a HELLO, after a pause like that, is the one case
+ * this misjudges (docs/agent-protocol.md). */
+static void
+drop_frame_cut_by_new_host (Agent *agent, const uint8_t *chunk, size_t n, bool after_eof)
+{
+  const AgentWireBuf *hello = host_hello ();
+
+  if (agent->kind != TRANSPORT_VPORT || agent->in.len == 0 || n < hello->len
+      || memcmp (chunk, hello->data, hello->len) != 0)
+    return;
+  if (!after_eof && monotonic_ms () - agent->in_grew_ms < VPORT_STALL_MS)
+    return;
+  LOG ("a new host said HELLO after %zu bytes of an unfinished frame; dropping them",
+       agent->in.len);
+  agent->in.len = 0;
+}
+
 void
 transport_read (Agent *agent)
 {
+  bool after_eof;
   uint8_t chunk[65536];
   ssize_t n;
 
@@ -332,7 +354,9 @@ transport_read (Agent *agent)
         transport_hangup (agent, "end of stream");
       return;
     }
+  after_eof = agent->vport_eof;
   agent->vport_eof = false;
+  drop_frame_cut_by_new_host (agent, chunk, (size_t) n, after_eof);
   agent->in_grew_ms = monotonic_ms ();
   agent->in_stall_seen = false;
   if (agent->kind == TRANSPORT_VPORT)

@@ -918,7 +918,8 @@ raw_connect (Fixture *fx)
   g_autoptr(GError) error = NULL;
 
   /* A chardev takes one client at a time. */
-  agent_client_close (fx->client);
+  if (fx->client != NULL)
+    agent_client_close (fx->client);
   g_clear_object (&fx->client);
   for (int i = 0; i < 3000 && conn == NULL; i++)
     {
@@ -942,10 +943,12 @@ raw_send (GSocketConnection *conn, const void *data, gsize len)
   g_assert_no_error (error);
 }
 
-/* Reads one frame and checks its type; fails after 20 s. */
-static void
-raw_expect (GSocketConnection *conn, guint8 type)
+/* Reads one frame and checks its type; false if none came within
+ * @seconds (the connection is then of no further use). */
+static gboolean
+raw_expect_within (GSocketConnection *conn, guint8 type, guint seconds)
 {
+  GSocket *socket = g_socket_connection_get_socket (conn);
   GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
   g_autofree guint8 *buf = g_malloc (AGENT_WIRE_HEADER_SIZE + AGENT_WIRE_MAX_PAYLOAD);
   g_autoptr(GError) error = NULL;
@@ -953,7 +956,11 @@ raw_expect (GSocketConnection *conn, guint8 type)
   guint32 length;
   size_t used;
 
+  g_socket_set_timeout (socket, seconds);
   g_input_stream_read_all (in, buf, AGENT_WIRE_HEADER_SIZE, NULL, NULL, &error);
+  g_socket_set_timeout (socket, 20);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return FALSE;
   g_assert_no_error (error);
   memcpy (&length, buf, sizeof length);
   length = GUINT32_FROM_LE (length);
@@ -962,11 +969,19 @@ raw_expect (GSocketConnection *conn, guint8 type)
   g_assert_no_error (error);
   g_assert_cmpint (agent_wire_decode (buf, AGENT_WIRE_HEADER_SIZE + length, &frame, &used, NULL),
                    ==, AGENT_WIRE_FRAME);
-  g_assert_cmpuint (frame.type, ==, type);
+  g_assert_cmpstr (agent_wire_type_name (frame.type), ==, agent_wire_type_name (type));
+  return TRUE;
+}
+
+/* Reads one frame and checks its type; fails after 20 s. */
+static void
+raw_expect (GSocketConnection *conn, guint8 type)
+{
+  g_assert_true (raw_expect_within (conn, type, 20));
 }
 
 static void
-raw_hello (GSocketConnection *conn)
+raw_send_hello (GSocketConnection *conn)
 {
   AgentWireHello request = { .version = AGENT_WIRE_VERSION };
   AgentWireBuf buf = { 0 };
@@ -974,6 +989,28 @@ raw_hello (GSocketConnection *conn)
   g_assert_true (agent_wire_put_hello (&buf, &request));
   raw_send (conn, buf.data, buf.len);
   agent_wire_buf_clear (&buf);
+}
+
+/* Sends all of an EXEC frame but its last @missing bytes: a host cut off
+ * just before the end of a command it asked for. */
+static void
+raw_send_cut_exec (GSocketConnection *conn, gsize missing)
+{
+  const char *argv[] = { "sh", "-c", "echo the cut-off command ran", NULL };
+  const char *envp[] = { NULL };
+  AgentWireExec request = { .cwd = (char *) "/", .argv = (char **) argv, .envp = (char **) envp };
+  AgentWireBuf buf = { 0 };
+
+  g_assert_true (agent_wire_put_exec (&buf, 7, &request));
+  g_assert_cmpuint (buf.len, >, missing);
+  raw_send (conn, buf.data, buf.len - missing);
+  agent_wire_buf_clear (&buf);
+}
+
+static void
+raw_hello (GSocketConnection *conn)
+{
+  raw_send_hello (conn);
   raw_expect (conn, AGENT_MSG_HELLO);
 }
 
@@ -1002,6 +1039,53 @@ test_cut_off_frame_then_hello (Fixture *fx, gconstpointer data)
                                     wait_result_within (&result, 20, "the HELLO after a cut-off frame"),
                                     &error);
   g_assert_no_error (error);
+}
+
+/* On a port, a host cut off a few bytes before the end of a frame leaves
+ * less than a HELLO missing: the next host's HELLO would finish that
+ * frame and be split. A HELLO arriving after the frame stopped growing
+ * starts a new host; the cut-off command must not run. */
+static void
+test_hello_after_stalled_frame (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GSocketConnection) conn = raw_connect (fx);
+
+  raw_hello (conn);
+  for (gsize missing = 1; missing < 32; missing += 15)
+    {
+      raw_send_cut_exec (conn, missing);
+      g_usleep (1500 * 1000);
+      raw_send_hello (conn);
+      raw_expect (conn, AGENT_MSG_HELLO);
+    }
+}
+
+/* The same after a real hang-up and reconnect, which may come before the
+ * frame counts as stalled: answered at once or, as bangerd does, after
+ * one more HELLO. */
+static void
+test_reconnect_after_cut_frame (Fixture *fx, gconstpointer data)
+{
+  for (gsize missing = 1; missing < 32; missing += 15)
+    {
+      g_autoptr(GSocketConnection) old = raw_connect (fx);
+      g_autoptr(GSocketConnection) conn = NULL;
+
+      raw_hello (old);
+      raw_send_cut_exec (old, missing);
+      g_io_stream_close (G_IO_STREAM (old), NULL, NULL);
+      g_usleep (100 * 1000);
+      conn = raw_connect (fx);
+      raw_send_hello (conn);
+      if (!raw_expect_within (conn, AGENT_MSG_HELLO, 3))
+        {
+          raw_send_hello (conn);
+          raw_expect (conn, AGENT_MSG_HELLO);
+        }
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+    }
+  fx->client = connect_agent (fx);
+  assert_prints (fx, (const char *[]) { "echo", "still-works", NULL }, "still-works\n");
 }
 
 /* On a port, which the agent cannot close, garbage gets an ERROR and the
@@ -1119,7 +1203,11 @@ main (int argc, char **argv)
   ADD ("connection/quick-reconnects-are-answered", test_quick_reconnects_are_answered);
   ADD ("connection/cut-off-frame-then-hello-is-answered", test_cut_off_frame_then_hello);
   if (guest_socket != NULL)
-    ADD ("connection/garbage-then-hello-on-a-port", test_garbage_then_hello_on_port);
+    {
+      ADD ("connection/garbage-then-hello-on-a-port", test_garbage_then_hello_on_port);
+      ADD ("connection/hello-after-a-stalled-frame-is-answered", test_hello_after_stalled_frame);
+      ADD ("connection/reconnect-after-a-cut-frame-is-answered", test_reconnect_after_cut_frame);
+    }
   ADD ("exec/command-gets-only-stdio", test_command_gets_only_stdio);
   ADD ("exec/largest-command-line-runs", test_largest_command_line);
   /* A chardev takes one client at a time, and garbage sent to a port
