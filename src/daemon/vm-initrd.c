@@ -46,24 +46,46 @@ find_release (const char *modules_root)
   return NULL;
 }
 
-static gboolean
-hash_file (GChecksum   *sum,
-           const char  *path,
-           GError     **error)
+/* The SHA-256 of @path's contents. banger-init and the agent would be
+ * read and hashed on every start (~2 MB, several ms), so digests are
+ * remembered by file identity; one that changed while it was read is not. */
+static char *
+file_digest (const char  *path,
+             GError     **error)
 {
+  static GMutex lock;
+  static GHashTable *known; /* identity → digest */
+  g_autofree char *before = fs_file_identity (path);
+  g_autofree char *after = NULL;
   g_autofree char *contents = NULL;
+  g_autofree char *digest = NULL;
   gsize length;
   g_autoptr(GError) local = NULL;
+
+  g_mutex_lock (&lock);
+  if (known == NULL)
+    known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  digest = before != NULL ? g_strdup (g_hash_table_lookup (known, before)) : NULL;
+  g_mutex_unlock (&lock);
+  if (digest != NULL)
+    return g_steal_pointer (&digest);
 
   if (!g_file_get_contents (path, &contents, &length, &local))
     {
       g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
                    _("Cannot read %s (%s); is banger installed completely?"), path,
                    local->message);
-      return FALSE;
+      return NULL;
     }
-  g_checksum_update (sum, (const guchar *) contents, length);
-  return TRUE;
+  digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length);
+  after = fs_file_identity (path);
+  if (before != NULL && g_strcmp0 (before, after) == 0)
+    {
+      g_mutex_lock (&lock);
+      g_hash_table_replace (known, g_steal_pointer (&before), g_strdup (digest));
+      g_mutex_unlock (&lock);
+    }
+  return g_steal_pointer (&digest);
 }
 
 static void
@@ -81,6 +103,7 @@ ensure_in_thread (GTask        *task,
   g_autofree char *dir = NULL;
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
+  const char *parts[] = { vm_initrd_init_path (), vm_initrd_agent_path () };
   GError *error = NULL;
 
   if (release == NULL)
@@ -92,11 +115,16 @@ ensure_in_thread (GTask        *task,
   g_checksum_update (sum, (const guchar *) "", 1);
   g_checksum_update (sum, (const guchar *) release, -1);
   g_checksum_update (sum, (const guchar *) "", 1);
-  if (!hash_file (sum, vm_initrd_init_path (), &error) ||
-      !hash_file (sum, vm_initrd_agent_path (), &error))
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
     {
-      g_task_return_error (task, error);
-      return;
+      g_autofree char *digest = file_digest (parts[i], &error);
+
+      if (digest == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      g_checksum_update (sum, (const guchar *) digest, -1);
     }
 
   dir = g_build_filename (g_get_user_data_dir (), "banger", "initramfs", NULL);

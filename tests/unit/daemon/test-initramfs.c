@@ -1,7 +1,8 @@
 /* test-initramfs.c: the initramfs builder on a fake modules tree: load
  * order from modules.dep (dependencies first, no duplicates), built-in
  * modules left out, missing ones refused, hostile kernel versions refused,
- * and the same inputs giving the same bytes. */
+ * and the same inputs giving the same bytes; and a VM's initramfs shared
+ * by starts with the same inputs, renewed when one of them changes. */
 #include "config.h"
 
 #include <archive.h>
@@ -13,6 +14,7 @@
 
 #include "banger-error.h"
 #include "initramfs.h"
+#include "vm-initrd.h"
 
 #define VERSION "9.9.9-test"
 
@@ -436,10 +438,57 @@ test_async (Fixture *f, gconstpointer data)
   assert_no_output (f);
 }
 
+static char *
+ensure_initrd (const char *kernel_path)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  char *path;
+
+  vm_initrd_ensure_async (kernel_path, NULL, on_built, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  path = vm_initrd_ensure_finish (result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (path);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  return path;
+}
+
+/* A registry kernel's dir holds its modules tree beside the kernel. */
+static void
+test_vm_initrd (Fixture *f, gconstpointer data)
+{
+  g_autofree char *kernel_dir = g_build_filename (f->dir, "kernel-1", NULL);
+  g_autofree char *modules = g_build_filename (kernel_dir, "modules", NULL);
+  g_autofree char *kernel = g_build_filename (kernel_dir, "vmlinux", NULL);
+  g_autofree char *first = NULL, *again = NULL, *new_agent = NULL, *new_init = NULL;
+
+  g_assert_cmpint (g_mkdir (kernel_dir, 0700), ==, 0);
+  g_assert_cmpint (g_rename (f->root, modules), ==, 0);
+  g_setenv ("BANGER_INIT_PATH", f->init, TRUE);
+  g_setenv ("BANGER_AGENT_PATH", f->agent, TRUE);
+
+  first = ensure_initrd (kernel);
+  again = ensure_initrd (kernel);
+  g_assert_cmpstr (first, ==, again);
+
+  /* A new agent or banger-init build (another size, so no timestamp
+   * granularity can hide it) gets an initramfs of its own. */
+  write_file (f->agent, "#!fake agent, next build\n");
+  new_agent = ensure_initrd (kernel);
+  g_assert_cmpstr (new_agent, !=, first);
+  write_file (f->init, "#!fake init, next build\n");
+  new_init = ensure_initrd (kernel);
+  g_assert_cmpstr (new_init, !=, first);
+  g_assert_cmpstr (new_init, !=, new_agent);
+}
+
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
+  /* Each test gets its own $XDG_DATA_HOME for vm-initrd's output. */
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/initramfs/order", test_order);
   ADD ("/initramfs/contents", test_contents);
@@ -450,6 +499,7 @@ main (int argc, char **argv)
   ADD ("/initramfs/hostile-version", test_hostile_version);
   ADD ("/initramfs/bad-inputs", test_bad_inputs);
   ADD ("/initramfs/async", test_async);
+  ADD ("/vm-initrd/shared-until-an-input-changes", test_vm_initrd);
 #undef ADD
   return g_test_run ();
 }
