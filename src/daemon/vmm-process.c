@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -188,26 +189,6 @@ process_new (int      pid,
   return process;
 }
 
-/* In the child, after fork: closes every descriptor above 2 but @keep.
- * Only async-signal-safe calls. */
-static void
-close_others (int keep)
-{
-  unsigned int first = 3;
-
-  if (keep >= 3)
-    {
-      if (keep > 3 && close_range (3, (unsigned int) keep - 1, 0) != 0)
-        for (int fd = 3; fd < keep; fd++)
-          close (fd);
-      first = (unsigned int) keep + 1;
-    }
-  /* close_range came with Linux 5.9; older kernels get the slow way. */
-  if (close_range (first, ~0U, 0) != 0)
-    for (int fd = (int) first; fd < 4096; fd++)
-      close (fd);
-}
-
 VmmProcess *
 vmm_process_spawn (const char * const *argv,
                    const char         *cwd,
@@ -215,6 +196,33 @@ vmm_process_spawn (const char * const *argv,
                    GError            **error)
 {
   return vmm_process_spawn_with_fd (argv, cwd, log_fd, -1, -1, error);
+}
+
+/* What the VMM starts with: stdin /dev/null, stdout and stderr the log,
+ * @pass_fd as @pass_as, nothing else of bangerd's (its own descriptors are
+ * close-on-exec, but whatever started bangerd may have left some open). */
+static gboolean
+spawn_actions_add (posix_spawn_file_actions_t *actions,
+                   const char                 *cwd,
+                   int                         null_fd,
+                   int                         log_fd,
+                   int                         pass_fd,
+                   int                         pass_as)
+{
+  int keep = pass_fd >= 0 ? pass_as : 2;
+
+  if (posix_spawn_file_actions_adddup2 (actions, null_fd, 0) != 0 ||
+      posix_spawn_file_actions_adddup2 (actions, log_fd, 1) != 0 ||
+      posix_spawn_file_actions_adddup2 (actions, log_fd, 2) != 0 ||
+      posix_spawn_file_actions_addchdir_np (actions, cwd) != 0 ||
+      /* The same number only clears close-on-exec (glibc 2.29 on). */
+      (pass_fd >= 0 && posix_spawn_file_actions_adddup2 (actions, pass_fd, pass_as) != 0))
+    return FALSE;
+  /* Closing one that is not open is no error. */
+  for (int fd = 3; fd < keep; fd++)
+    if (posix_spawn_file_actions_addclose (actions, fd) != 0)
+      return FALSE;
+  return posix_spawn_file_actions_addclosefrom_np (actions, keep + 1) == 0;
 }
 
 VmmProcess *
@@ -225,11 +233,16 @@ vmm_process_spawn_with_fd (const char * const *argv,
                            int                 pass_as,
                            GError            **error)
 {
-  g_autoptr(GError) local = NULL;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t no_signals;
   int null_fd;
   pid_t pid;
   int pidfd;
+  int err = ENOMEM;
   VmmProcess *process;
+
+  g_return_val_if_fail (pass_fd < 0 || (pass_as > 2 && pass_as < 1024), NULL);
 
   null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0)
@@ -240,32 +253,25 @@ vmm_process_spawn_with_fd (const char * const *argv,
       return NULL;
     }
 
-  /* A plain fork/exec: setsid in the child keeps the VMM out of bangerd's
-   * session and process group, so neither a terminal hangup nor bangerd's
-   * death reaches it. Only async-signal-safe calls before exec. */
-  pid = fork ();
-  if (pid == 0)
-    {
-      setsid ();
-      if (dup2 (null_fd, 0) < 0 || dup2 (log_fd, 1) < 0 || dup2 (log_fd, 2) < 0 ||
-          chdir (cwd) < 0)
-        _exit (127);
-      /* dup2 clears O_CLOEXEC on the copy; the same number keeps it. */
-      if (pass_fd >= 0 &&
-          (pass_fd == pass_as ? fcntl (pass_fd, F_SETFD, 0) : dup2 (pass_fd, pass_as)) < 0)
-        _exit (127);
-      /* bangerd's own descriptors are O_CLOEXEC, but whatever started
-       * bangerd may have left some open: the VMM gets none of them. */
-      close_others (pass_fd >= 0 ? pass_as : -1);
-      execv (argv[0], (char * const *) argv);
-      _exit (127);
-    }
+  /* posix_spawn rather than fork: glibc starts the child without copying
+   * bangerd's page tables, so the main loop does not stall for it however
+   * large bangerd grows. A session of its own keeps the VMM out of
+   * bangerd's process group: neither a terminal hangup nor bangerd's
+   * death reaches it. */
+  sigemptyset (&no_signals);
+  posix_spawnattr_init (&attr);
+  posix_spawn_file_actions_init (&actions);
+  if (posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK) == 0 &&
+      posix_spawnattr_setsigmask (&attr, &no_signals) == 0 &&
+      spawn_actions_add (&actions, cwd, null_fd, log_fd, pass_fd, pass_as))
+    err = posix_spawn (&pid, argv[0], &actions, &attr, (char * const *) argv, environ);
+  posix_spawn_file_actions_destroy (&actions);
+  posix_spawnattr_destroy (&attr);
   close (null_fd);
-  if (pid < 0)
+  if (err != 0)
     {
-      int saved = errno;
       g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED, _("Cannot start %s: %s"),
-                   argv[0], g_strerror (saved));
+                   argv[0], g_strerror (err));
       return NULL;
     }
 

@@ -1,11 +1,13 @@
-/* test-vmm-process.c: the end of a VMM process (vmm_process_end_async)
- * with real processes: one that exits within the grace, one that has to be
+/* test-vmm-process.c: what a spawned VMM gets (stdio, directory, session,
+ * descriptors) and the end of a VMM process (vmm_process_end_async) with
+ * real processes: one that exits within the grace, one that has to be
  * killed, one that is gone already, and one adopted rather than spawned. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <glib/gstdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +89,80 @@ end (Watch *watch, guint grace_ms, gint64 *elapsed_ms)
   /* Whichever way it ended, it has ended by now. */
   g_assert_true (vmm_process_has_exited (watch->process));
   return on_its_own;
+}
+
+/* An fd holding @text, at position 0, close-on-exec like all of bangerd's. */
+static int
+fd_with_text (const char *dir, const char *name, const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  int fd;
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+/* The VMM gets /dev/null as stdin, the log as stdout and stderr, the
+ * directory asked for, a session of its own, and of bangerd's descriptors
+ * only the one passed, under the number asked for: also when it already
+ * has that number, and not one left open without close-on-exec. */
+static void
+test_spawn_gives_the_vmm_what_it_needs (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("test-vmm-spawn-XXXXXX", &error);
+  g_autofree char *log_path = g_build_filename (dir, "console.log", NULL);
+  g_autofree char *log_text = NULL;
+  g_autofree char *expected = NULL;
+  const char *script =
+    "printf fds=; for fd in 0 1 2 3 4 5 6 7 8 9 10 11 12; do "
+    "[ -e /proc/$$/fd/$fd ] && printf '%s ' $fd; done; echo; "
+    "echo cwd=$(pwd); echo stdin=$(readlink /proc/self/fd/0); "
+    "echo passed=$(cat <&$1) >&2; "
+    "set -- $(cat /proc/$$/stat); [ \"$6\" = \"$$\" ] && echo own-session";
+  const int pass_numbers[] = { 7, -1 };
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (pass_numbers); i++)
+    {
+      int passed = fd_with_text (dir, "passed", "the-passed-file");
+      int pass_as = pass_numbers[i] >= 0 ? pass_numbers[i] : passed;
+      g_autofree char *pass_word = g_strdup_printf ("%d", pass_as);
+      const char *argv[] = { "/bin/sh", "-c", script, "sh", pass_word, NULL };
+      int leaked = dup2 (STDIN_FILENO, 9); /* no O_CLOEXEC: as if inherited */
+      int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      Watch watch = { 0 };
+
+      g_assert_cmpint (leaked, >=, 0);
+      g_assert_cmpint (log_fd, >=, 0);
+      watch.process = vmm_process_spawn_with_fd (argv, dir, log_fd, passed, pass_as, &error);
+      g_assert_no_error (error);
+      close (log_fd);
+      close (leaked);
+      close (passed);
+      vmm_process_set_exit_func (watch.process, on_exit_seen, &watch);
+      iterate_until (&watch.exited, "the spawned shell");
+      g_assert_true (WIFEXITED (watch.wait_status));
+      vmm_process_free (watch.process);
+
+      g_file_get_contents (log_path, &log_text, NULL, &error);
+      g_assert_no_error (error);
+      expected = g_strdup_printf ("fds=0 1 2 %d \ncwd=%s\nstdin=/dev/null\n"
+                                  "passed=the-passed-file\nown-session\n", pass_as, dir);
+      g_assert_cmpstr (log_text, ==, expected);
+      g_clear_pointer (&log_text, g_free);
+      g_clear_pointer (&expected, g_free);
+    }
+  g_unlink (log_path);
+  {
+    g_autofree char *passed_path = g_build_filename (dir, "passed", NULL);
+    g_unlink (passed_path);
+  }
+  g_rmdir (dir);
 }
 
 /* Reaped by the watch: nothing is left for a waitpid(). */
@@ -204,6 +280,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/vmm-process/spawn/gives-the-vmm-what-it-needs",
+                   test_spawn_gives_the_vmm_what_it_needs);
   g_test_add_func ("/vmm-process/end/exits-within-grace", test_exits_within_grace);
   g_test_add_func ("/vmm-process/end/killed-after-grace", test_killed_after_grace);
   g_test_add_func ("/vmm-process/end/no-grace-kills-at-once", test_no_grace_kills_at_once);
