@@ -41,6 +41,9 @@ marker_pids() {
 }
 marker_gone() { [[ -z $(marker_pids "$1") ]]; }
 marker_running() { [[ -n $(marker_pids "$1") ]]; }
+# A command that must be set up before it is signalled prints "ready" into
+# $HARNESS_DIR/MARK.out once it is.
+sleeper_ready() { grep -qx ready "$HARNESS_DIR/$1.out"; }
 # kill_caller PID MARK DESCRIPTION: SIGKILLs the client PID, then checks
 # that the commands holding MARK go with it.
 kill_caller() {
@@ -127,12 +130,14 @@ tap_run exec_call '{}' sh -c 'kill -TERM $$'
 tap_is "$TAP_ERR" "-1 15" "a signal death is exit_code -1 and the signal"
 
 # Ctrl-C: the first SIGINT goes to the command. The command restores the
-# default action, as a background job of this shell starts with it ignored.
+# default action, as a background job of this shell starts with it ignored,
+# and says "ready" once it has: a SIGINT before that would meet Python's
+# own handler (exit 1).
 mark=exec-sigint-$$-$RANDOM
-sleeper=(/usr/bin/python3 -c 'import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_DFL); time.sleep(30)')
-banger vm exec web -- "${sleeper[@]}" "$mark" >/dev/null 2>&1 &
+sleeper=(/usr/bin/python3 -c 'import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_DFL); print("ready", flush=True); time.sleep(30)')
+banger vm exec web -- "${sleeper[@]}" "$mark" >"$HARNESS_DIR/$mark.out" 2>&1 &
 client=$!
-harness_poll 10 marker_running "$mark" || true
+harness_poll 10 sleeper_ready "$mark" || true
 kill -INT "$client"
 status=0
 timeout 10 tail --pid="$client" -f /dev/null || true
@@ -142,10 +147,9 @@ harness_poll 5 marker_gone "$mark" && tap_ok "no command is left after Ctrl-C" |
     tap_fail "no command is left after Ctrl-C" "$(marker_pids "$mark")"
 
 mark=exec-term-$$-$RANDOM
-banger vm exec web -- sh -c 'trap "kill \$!; echo got-term >'"$SIGNALED"'; exit 3" TERM; sleep 30 & wait' "$mark" >/dev/null 2>&1 &
+banger vm exec web -- sh -c 'trap "kill \$!; echo got-term >'"$SIGNALED"'; exit 3" TERM; echo ready; sleep 30 & wait' "$mark" >"$HARNESS_DIR/$mark.out" 2>&1 &
 client=$!
-harness_poll 10 marker_running "$mark" || true
-sleep 0.2
+harness_poll 10 sleeper_ready "$mark" || true
 kill -TERM "$client"
 status=0
 wait "$client" || status=$?
@@ -215,9 +219,9 @@ tap_diag "$TAP_ERR"
 
 # Ctrl-C during the command of 'vm run --rm': forwarded, then the VM goes.
 mark=run-sigint-$$-$RANDOM
-banger vm run --rm -- "${sleeper[@]}" "$mark" >/dev/null 2>&1 &
+banger vm run --rm -- "${sleeper[@]}" "$mark" >"$HARNESS_DIR/$mark.out" 2>&1 &
 client=$!
-harness_poll 20 marker_running "$mark" || true
+harness_poll 20 sleeper_ready "$mark" || true
 kill -INT "$client"
 status=0
 wait "$client" || status=$?
