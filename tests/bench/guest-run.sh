@@ -45,7 +45,8 @@ plain_boot() {
     shift
     timeout 60 qemu-system-x86_64 -M microvm -accel tcg -m 256M -smp 1 -nodefaults \
         -no-user-config -display none -no-reboot -serial null -kernel "$kernel" \
-        -initrd "$initrd" -append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=$tsc $*"
+        -initrd "$initrd" -append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=$tsc $*" ||
+        harness_die "the plain qemu boot with $initrd failed"
     seconds_since "$t0"
 }
 seconds_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
