@@ -1044,7 +1044,8 @@ test_cut_off_frame_then_hello (Fixture *fx, gconstpointer data)
 /* On a port, a host cut off a few bytes before the end of a frame leaves
  * less than a HELLO missing: the next host's HELLO would finish that
  * frame and be split. A HELLO arriving after the frame stopped growing
- * starts a new host; the cut-off command must not run. */
+ * starts a new host: its answer is the next frame, not an ERROR about the
+ * cut-off one. */
 static void
 test_hello_after_stalled_frame (Fixture *fx, gconstpointer data)
 {
