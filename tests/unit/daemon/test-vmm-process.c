@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <glib/gstdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "banger-error.h"
 #include "vmm-process.h"
 
 #define STEP_TIMEOUT_S 20
@@ -165,6 +167,41 @@ test_spawn_gives_the_vmm_what_it_needs (void)
   g_rmdir (dir);
 }
 
+/* A VMM binary that cannot be run, or a directory that does not exist,
+ * is an error of the spawn itself, naming the binary; nothing is left
+ * running and the log stays empty. */
+static void
+test_spawn_refused (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("test-vmm-spawn-XXXXXX", &error);
+  g_autofree char *log_path = g_build_filename (dir, "console.log", NULL);
+  g_autofree char *missing_dir = g_build_filename (dir, "missing", NULL);
+  const char *missing[] = { "/nonexistent/qemu", NULL };
+  const char *shell[] = { "/bin/sh", "-c", "echo ran", NULL };
+  int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_autofree char *log_text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (log_fd, >=, 0);
+  g_assert_null (vmm_process_spawn (missing, dir, log_fd, &error));
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/qemu"));
+  g_clear_error (&error);
+  g_assert_null (vmm_process_spawn (shell, missing_dir, log_fd, &error));
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_FAILED);
+  g_clear_error (&error);
+  close (log_fd);
+  /* Both refused before anything ran: no child to reap, nothing logged. */
+  g_assert_cmpint (waitpid (-1, NULL, WNOHANG), ==, -1);
+  g_assert_cmpint (errno, ==, ECHILD);
+  g_file_get_contents (log_path, &log_text, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (log_text, ==, "");
+  g_unlink (log_path);
+  g_rmdir (dir);
+}
+
 /* Reaped by the watch: nothing is left for a waitpid(). */
 static void
 assert_reaped (int pid)
@@ -282,6 +319,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/vmm-process/spawn/gives-the-vmm-what-it-needs",
                    test_spawn_gives_the_vmm_what_it_needs);
+  g_test_add_func ("/vmm-process/spawn/refused", test_spawn_refused);
   g_test_add_func ("/vmm-process/end/exits-within-grace", test_exits_within_grace);
   g_test_add_func ("/vmm-process/end/killed-after-grace", test_killed_after_grace);
   g_test_add_func ("/vmm-process/end/no-grace-kills-at-once", test_no_grace_kills_at_once);
