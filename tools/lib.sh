@@ -32,6 +32,8 @@ BANGER_PACKAGES=(
     qemu-system-x86 kmod
     # the qemu driver's test packs its guest's initramfs (tests/vm/qemu-driver.sh)
     cpio
+    # holds the helper inside a call so a test can cut in (tests/vm/start-failures.sh)
+    strace
     # images: .deb and cpio (libarchive), ext4 ownership (libext2fs), the
     # ELF kernel inside a bzImage (lz4)
     libarchive-dev libext2fs-dev liblz4-dev

@@ -331,7 +331,7 @@ on_nat_enabled (GObject      *source,
   GError *error = NULL;
   g_autoptr(GVariant) reply = helper_call_finish (result, &error);
 
-  if (reply == NULL)
+  if (reply == NULL || g_cancellable_set_error_if_cancelled (op->cancellable, &error))
     return start_fail (op, error);
   start_launch (op);
 }
@@ -351,10 +351,12 @@ on_tap_created (GObject      *source,
   if (g_cancellable_set_error_if_cancelled (op->cancellable, &error))
     return start_fail (op, error);
 
+  /* Not cancellable, like CreateTap: a rule that was added must be known
+   * to be removed (DeleteTap drops it with the tap). */
   if (op->vm->record->nat)
     helper_call_async ("EnableNat",
                        g_variant_new ("(ss)", op->vm->record->tap, op->vm->record->ipv4),
-                       G_VARIANT_TYPE_UNIT, op->cancellable, on_nat_enabled, op);
+                       G_VARIANT_TYPE_UNIT, NULL, on_nat_enabled, op);
   else
     start_launch (op);
 }
@@ -386,8 +388,13 @@ on_bridge_ready (GObject      *source,
                                         bridge, address, expected,
                                         op->vm->daemon->config_path));
 
+  if (g_cancellable_set_error_if_cancelled (op->cancellable, &error))
+    return start_fail (op, error);
+  /* Not cancellable: a stop arriving while the call is in flight must not
+   * hide a tap the helper did create, or the rollback would leave it. The
+   * call is short; the cancellation is seen once it answers. */
   helper_call_async ("CreateTap", g_variant_new ("(s)", op->vm->record->tap),
-                     G_VARIANT_TYPE_UNIT, op->cancellable, on_tap_created, op);
+                     G_VARIANT_TYPE_UNIT, NULL, on_tap_created, op);
 }
 
 static void

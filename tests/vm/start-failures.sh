@@ -62,8 +62,38 @@ start_fails_at configure "VMM crashes mid-configuration"
 vm_fc_env 'FAKE_FC_HANG_AT="PUT /vsock"'
 start_fails_at configure "VMM stops answering"
 
+# A stop while the helper is creating the tap: the helper still creates it,
+# so the undone start must remove it. strace holds the helper in its open()
+# of /dev/net/tun for a while, so the stop lands while CreateTap is in
+# flight. (polkit rules cannot slow the call: root is always authorized.)
+vm_fc_env
+harness_helper_call Ping >/dev/null
+helper_pid=$(harness_name_pid dev.banger.Helper1)
+strace -qq -f -o /dev/null -p "$helper_pid" -P /dev/net/tun \
+    -e trace=open,openat -e inject=open,openat:delay_enter=2s &
+strace_pid=$!
+harness_poll 10 eval '[[ $(awk "/^TracerPid:/ { print \$2 }" /proc/$helper_pid/status) != 0 ]]' ||
+    tap_fail "strace holds the helper"
+create_taps() { grep -c 'Helper1.CreateTap from' "$HARNESS_DIR/system.log" || true; }
+taps_before=$(create_taps)
+tap_creations=$(grep -c "created tap $tap " "$HARNESS_DIR/system.log" || true)
+banger vm start web >"$HARNESS_DIR/start.out" 2>&1 &
+start_pid=$!
+harness_poll 20 eval '(($(create_taps) > taps_before))' ||
+    tap_fail "the start reaches CreateTap" "$(tail -n 20 "$HARNESS_DIR/system.log")"
+tap_check "stop while the tap is being created" banger vm stop web
+wait "$start_pid" && tap_fail "the start stopped at the tap reports failure" \
+    "$(cat "$HARNESS_DIR/start.out")" || tap_ok "the start stopped at the tap reports failure"
+tap_is "$(vm_state web)" stopped "a start stopped at the tap leaves the VM stopped"
+harness_poll 20 eval '(($(grep -c "created tap $tap " "$HARNESS_DIR/system.log") > tap_creations))' ||
+    tap_fail "the helper created the tap" "$(tail -n 20 "$HARNESS_DIR/system.log")"
+kill "$strace_pid"
+wait "$strace_pid" || true
+vm_expect_clean "stop while the tap is being created"
+
 # A stop while the start hangs cancels it; both calls return.
 vm_fc_env 'FAKE_FC_HANG_AT="PUT /actions"'
+: >"$VM_CALLS/web.jsonl"
 banger vm start web >"$HARNESS_DIR/start.out" 2>&1 &
 start_pid=$!
 # Once /vsock is accepted, the start waits for InstanceStart's answer.
