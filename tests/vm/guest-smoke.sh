@@ -80,6 +80,9 @@ wait "$listener" || true
 unshare --net sleep 900 &
 outside=$!
 harness_on_exit kill "$outside"
+# Until unshare has made its namespace, $outside is still in this one.
+outside_apart() { [[ $(readlink "/proc/$outside/ns/net") != "$(readlink /proc/self/ns/net)" ]]; }
+harness_poll 10 outside_apart || harness_die "the outside namespace did not appear"
 ip link add vx-host type veth peer name vx-out
 ip link set vx-out netns "$outside"
 ip addr add 198.51.100.1/24 dev vx-host
