@@ -70,6 +70,8 @@ main (int argc, char **argv)
   if (!cmdline_parse (text, &cmdline, err, sizeof err))
     die ("%s", err);
   free (text);
+  /* Only the agent channel in use: each module costs boot time. */
+  modules_load (cmdline.agent == AGENT_VSOCK ? "/banger/modules.vsock" : "/banger/modules.vport");
 
   disks_find (&disks, DISK_TIMEOUT_SECONDS);
   /* No nosuid/nodev: this becomes the overlay root's upper layer. */

@@ -1,6 +1,7 @@
-/* modules.c: loads the kernel modules the initramfs carries, in the order
- * banger's initramfs builder resolved from modules.dep (dependencies
- * first). A module the kernel already has is fine. */
+/* modules.c: loads the kernel modules the initramfs carries, one set at a
+ * time (the base set, then the agent channel's), each in the order banger's
+ * initramfs builder resolved from modules.dep (dependencies first). A
+ * module the kernel already has is fine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -63,5 +64,5 @@ modules_load (const char *list_path)
     }
   close (dir_fd);
   free (list);
-  say ("loaded %u modules", count);
+  say ("loaded %u module%s of %s", count, count == 1 ? "" : "s", list_path);
 }

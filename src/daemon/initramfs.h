@@ -30,9 +30,20 @@ void     initramfs_build_async  (const char          *modules_root,
 gboolean initramfs_build_finish (GAsyncResult        *result,
                                  GError             **error);
 
-/* The modules banger loads, in load order (dependencies first), as paths
- * relative to lib/modules/@kernel_version; built-in ones are left out. */
-GPtrArray *initramfs_resolve_modules (const char  *modules_dir,
-                                      GError     **error);
+/* The sets of modules banger-init loads: the base set always, then the
+ * one of the agent channel the kernel command line names. */
+typedef enum {
+  INITRAMFS_MODULES_BASE,
+  INITRAMFS_MODULES_VSOCK,   /* banger.agent=vsock:PORT */
+  INITRAMFS_MODULES_VPORT,   /* banger.agent=vport:NAME */
+  INITRAMFS_N_MODULE_SETS,
+} InitramfsModuleSet;
+
+/* Fills @sets with each set's modules in load order (dependencies first),
+ * as paths relative to lib/modules/@kernel_version; built-in ones and,
+ * in a channel's set, those of the base set are left out. */
+gboolean initramfs_resolve_modules (const char  *modules_dir,
+                                    GPtrArray   *sets[INITRAMFS_N_MODULE_SETS],
+                                    GError     **error);
 
 G_END_DECLS

@@ -78,6 +78,7 @@ cat >"$stage/sbin/init" <<'SH'
 #!/bin/sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 echo "check: pid=$$"
+echo "check: modules= $(awk '{ printf "%s ", $1 }' /proc/modules)"
 echo "check: hostname=$(hostname)"
 echo "check: etc-hostname=$(cat /etc/hostname)"
 echo "check: hosts=$(grep '^127.0.1.1' /etc/hosts)"
@@ -128,8 +129,9 @@ agent_vsock_port=52
 
 # boot NAME ORDER(image-first|disk-first) ROOT(overlay|direct) IMAGE DISK:
 # the serial log is $work/NAME.log, the agent port's output $work/NAME.port.
+# AGENT (default vport:dev.banger.agent) is the banger.agent= value.
 boot() {
-    local name=$1 order=$2 root=$3 image=$4 disk=$5 image_ro=on
+    local name=$1 order=$2 root=$3 image=$4 disk=$5 image_ro=on agent=${AGENT:-vport:dev.banger.agent}
     [[ $root == direct ]] && image_ro=off
     # shellcheck disable=SC2054 # commas belong to qemu option values
     local -a img=(-drive "id=img,file=$image,format=raw,if=none,readonly=$image_ro"
@@ -143,7 +145,7 @@ boot() {
     timeout 90 qemu-system-x86_64 -M microvm -m 256M -smp 1 -nodefaults -no-user-config \
         -nographic -serial stdio -no-reboot \
         -kernel "$GUEST_KERNEL" -initrd "$work/initrd" \
-        -append "console=ttyS0 panic=-1 tsc_early_khz=$tsc banger.root=$root banger.agent=vport:dev.banger.agent quiet" \
+        -append "console=ttyS0 panic=-1 tsc_early_khz=$tsc banger.root=$root banger.agent=$agent quiet" \
         "${drives[@]}" \
         -netdev user,id=n0 -device "virtio-net-device,netdev=n0,mac=$MAC" \
         -device virtio-serial-device -chardev "file,id=a,path=$work/$name.port" \
@@ -158,7 +160,10 @@ make_disk "$work/disk.ext4" "$GOOD_CONF"
 image_sum=$(sha256sum <"$work/image.ext4")
 boot overlay image-first overlay "$work/image.ext4" "$work/disk.ext4"
 log=$work/overlay.log
-check "overlay: modules loaded" "$log" '^banger-init: loaded [0-9]+ modules'
+check "overlay: the base modules loaded" "$log" '^banger-init: loaded [0-9]+ modules of /banger/modules$'
+check "overlay: the virtio-serial channel's module loaded" "$log" '^banger-init: loaded 1 module of /banger/modules\.vport$'
+check "overlay: virtio_console is loaded" "$log" '^check: modules= (.* )?virtio_console '
+check_not "overlay: no vsock module is loaded" "$log" '^check: modules=.* (vsock|vmw_vsock_virtio_transport) '
 check "overlay: disks found by label" "$log" '^banger-init: writable disk /dev/vdb, image /dev/vda$'
 check "overlay: image's init is PID 1" "$log" '^check: pid=1$'
 check "overlay: hostname set" "$log" '^check: hostname=web-1$'
@@ -210,19 +215,29 @@ check "noinit: init says the agent runs as PID 1" "$log" '^banger-init: no execu
 check "noinit: agent got --pid1" "$log" '^stub-agent: banger-agent --vport dev\.banger\.agent --pid1$'
 check "noinit: agent is PID 1" "$log" '^stub-agent: pid=1 exe=/memfd:banger-agent'
 
-# 4. a vm.conf of another version: refused, the VM powers off.
+# 4. the agent on vsock (qemu here has no vsock device; the agent is only
+# started): the vsock channel's modules instead of virtio_console.
+make_disk "$work/disk.ext4" "$GOOD_CONF"
+AGENT=vsock:52 boot vsock image-first overlay "$work/image.ext4" "$work/disk.ext4"
+log=$work/vsock.log
+check "vsock: the vsock channel's modules loaded" "$log" '^banger-init: loaded [1-9][0-9]* modules? of /banger/modules\.vsock$'
+check "vsock: vmw_vsock_virtio_transport is loaded" "$log" '^check: modules= (.* )?vmw_vsock_virtio_transport '
+check_not "vsock: virtio_console is not loaded" "$log" '^check: modules=.* virtio_console '
+check "vsock: agent started with the port" "$log" '^stub-agent: banger-agent --vsock 52$'
+
+# 5. a vm.conf of another version: refused, the VM powers off.
 make_disk "$work/disk.ext4" "${GOOD_CONF/version=1/version=2}"
 boot badversion image-first overlay "$work/image.ext4" "$work/disk.ext4"
 check "badversion: refused with a reason" "$work/badversion.log" '^banger-init: error: vm.conf: unsupported version "2"'
 check_not "badversion: the image's init never ran" "$work/badversion.log" '^check: '
 
-# 5. a hostile value in vm.conf: refused too.
+# 6. a hostile value in vm.conf: refused too.
 make_disk "$work/disk.ext4" "${GOOD_CONF/hostname=web-1/hostname=web;reboot}"
 boot badhost image-first overlay "$work/image.ext4" "$work/disk.ext4"
 check "badhost: refused with a reason" "$work/badhost.log" '^banger-init: error: vm.conf: hostname "web;reboot" is not a DNS label'
 check_not "badhost: the image's init never ran" "$work/badhost.log" '^check: '
 
-# 6. a malformed banger.* word on the command line: refused.
+# 7. a malformed banger.* word on the command line: refused.
 make_disk "$work/disk.ext4" "$GOOD_CONF"
 boot badroot image-first bogus "$work/image.ext4" "$work/disk.ext4"
 check "badroot: refused with a reason" "$work/badroot.log" '^banger-init: error: banger.root must be overlay or direct: "banger.root=bogus"'

@@ -37,12 +37,29 @@ static const char *const fake_dep[] = {
   NULL,
 };
 
-static const char *const expected_order[] = {
+/* Each set in load order; a channel's set leaves out what the base set
+ * loads (virtio, virtio_ring) and what is built in (ext4). */
+static const char *const expected_base[] = {
   "kernel/v/virtio_ring.ko", "kernel/v/virtio.ko", "kernel/v/virtio_mmio.ko",
   "kernel/b/virtio_blk.ko", "kernel/n/failover.ko", "kernel/n/net_failover.ko",
-  "kernel/n/virtio_net.ko", "kernel/c/virtio_console.ko", "kernel/s/vsock.ko",
-  "kernel/s/vmw_vsock_virtio_transport_common.ko", "kernel/s/vmw_vsock_virtio_transport.ko",
-  "kernel/fs/overlay.ko", "kernel/i/evdev.ko", "kernel/a/button.ko",
+  "kernel/n/virtio_net.ko", "kernel/fs/overlay.ko", "kernel/i/evdev.ko", "kernel/a/button.ko",
+  NULL,
+};
+static const char *const expected_vsock[] = {
+  "kernel/s/vsock.ko", "kernel/s/vmw_vsock_virtio_transport_common.ko",
+  "kernel/s/vmw_vsock_virtio_transport.ko", NULL,
+};
+static const char *const expected_vport[] = { "kernel/c/virtio_console.ko", NULL };
+
+static const char *const *const expected_sets[INITRAMFS_N_MODULE_SETS] = {
+  [INITRAMFS_MODULES_BASE] = expected_base,
+  [INITRAMFS_MODULES_VSOCK] = expected_vsock,
+  [INITRAMFS_MODULES_VPORT] = expected_vport,
+};
+static const char *const expected_lists[INITRAMFS_N_MODULE_SETS] = {
+  [INITRAMFS_MODULES_BASE] = "banger/modules",
+  [INITRAMFS_MODULES_VSOCK] = "banger/modules.vsock",
+  [INITRAMFS_MODULES_VPORT] = "banger/modules.vport",
 };
 
 typedef struct {
@@ -214,13 +231,17 @@ static void
 test_order (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) order = initramfs_resolve_modules (f->modules_dir, &error);
+  GPtrArray *sets[INITRAMFS_N_MODULE_SETS];
 
+  g_assert_true (initramfs_resolve_modules (f->modules_dir, sets, &error));
   g_assert_no_error (error);
-  g_assert_nonnull (order);
-  g_assert_cmpuint (order->len, ==, G_N_ELEMENTS (expected_order));
-  for (guint i = 0; i < order->len; i++)
-    g_assert_cmpstr (g_ptr_array_index (order, i), ==, expected_order[i]);
+  for (guint set = 0; set < INITRAMFS_N_MODULE_SETS; set++)
+    {
+      g_assert_cmpuint (sets[set]->len, ==, g_strv_length ((char **) expected_sets[set]));
+      for (guint i = 0; i < sets[set]->len; i++)
+        g_assert_cmpstr (g_ptr_array_index (sets[set], i), ==, expected_sets[set][i]);
+      g_ptr_array_unref (sets[set]);
+    }
 }
 
 static void
@@ -250,19 +271,22 @@ test_contents (Fixture *f, gconstpointer data)
   g_assert_cmpuint (e->mode, ==, S_IFREG | 0755);
   g_assert_cmpstr (e->data, ==, "#!fake agent\n");
 
-  for (guint i = 0; i < G_N_ELEMENTS (expected_order); i++)
-    g_string_append_printf (expected_list, "%s\n", expected_order[i]);
-  e = find_entry (entries, "banger/modules");
-  g_assert_cmpstr (e->data, ==, expected_list->str);
-
-  for (guint i = 0; i < G_N_ELEMENTS (expected_order); i++)
+  for (guint set = 0; set < INITRAMFS_N_MODULE_SETS; set++)
     {
-      g_autofree char *path = g_build_filename ("lib/modules", VERSION, expected_order[i], NULL);
-      g_autofree char *contents = g_strdup_printf ("module %s\n", expected_order[i]);
+      g_string_truncate (expected_list, 0);
+      for (guint i = 0; expected_sets[set][i] != NULL; i++)
+        {
+          g_autofree char *path = g_build_filename ("lib/modules", VERSION, expected_sets[set][i], NULL);
+          g_autofree char *contents = g_strdup_printf ("module %s\n", expected_sets[set][i]);
 
-      e = find_entry (entries, path);
+          g_string_append_printf (expected_list, "%s\n", expected_sets[set][i]);
+          e = find_entry (entries, path);
+          g_assert_cmpuint (e->mode, ==, S_IFREG | 0644);
+          g_assert_cmpstr (e->data, ==, contents);
+        }
+      e = find_entry (entries, expected_lists[set]);
       g_assert_cmpuint (e->mode, ==, S_IFREG | 0644);
-      g_assert_cmpstr (e->data, ==, contents);
+      g_assert_cmpstr (e->data, ==, expected_list->str);
     }
   g_assert_null (lookup_entry (entries, "lib/modules/" VERSION "/kernel/x/unrelated.ko"));
   for (guint i = 0; i < 7; i++)
