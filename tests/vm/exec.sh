@@ -251,9 +251,10 @@ tap_check "delete kept" banger vm delete --force kept
 tap_is "$(run_lines)" 0 "no run- VM is left"
 
 # --- the VM goes away -------------------------------------------------------------
-banger vm exec web -- sleep 30 >/dev/null 2>"$HARNESS_DIR/stopped.err" &
+mark=exec-stopped-$$-$RANDOM
+banger vm exec web -- /usr/bin/python3 -c 'import time; time.sleep(30)' "$mark" >/dev/null 2>"$HARNESS_DIR/stopped.err" &
 client=$!
-sleep 0.5
+harness_poll 10 marker_running "$mark" || tap_fail "the command runs" "$(cat "$HARNESS_DIR/stopped.err")"
 tap_check "stop web during an exec" banger vm stop web --force
 status=0
 wait "$client" || status=$?
