@@ -7,6 +7,11 @@
 
 G_BEGIN_DECLS
 
+/* What initramfs_build writes, as a number: part of the name a built
+ * initramfs is kept under, so a bangerd that packs differently never
+ * boots one an older bangerd left. Bump it with any change of layout. */
+#define INITRAMFS_LAYOUT "2"
+
 /* Writes an uncompressed newc cpio to @output_path (0644, replaced
  * atomically). @modules_root holds lib/modules/@kernel_version with
  * modules.dep (depmod done). The same inputs always give the same bytes.

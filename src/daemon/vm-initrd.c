@@ -111,6 +111,8 @@ ensure_in_thread (GTask        *task,
       g_task_return_pointer (task, NULL, NULL);
       return;
     }
+  g_checksum_update (sum, (const guchar *) INITRAMFS_LAYOUT, -1);
+  g_checksum_update (sum, (const guchar *) "", 1);
   g_checksum_update (sum, (const guchar *) kernel_id, -1);
   g_checksum_update (sum, (const guchar *) "", 1);
   g_checksum_update (sum, (const guchar *) release, -1);

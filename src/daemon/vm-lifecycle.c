@@ -351,8 +351,8 @@ on_tap_created (GObject      *source,
   if (g_cancellable_set_error_if_cancelled (op->cancellable, &error))
     return start_fail (op, error);
 
-  /* Not cancellable, like CreateTap: a rule that was added must be known
-   * to be removed (DeleteTap drops it with the tap). */
+  /* Not cancellable either: the rollback's DeleteTap, which drops the rule
+   * with the tap, must not reach the helper before the rule is in. */
   if (op->vm->record->nat)
     helper_call_async ("EnableNat",
                        g_variant_new ("(ss)", op->vm->record->tap, op->vm->record->ipv4),
