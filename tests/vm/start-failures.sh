@@ -74,18 +74,19 @@ strace -qq -f -o /dev/null -p "$helper_pid" -P /dev/net/tun \
 strace_pid=$!
 harness_poll 10 eval '[[ $(awk "/^TracerPid:/ { print \$2 }" /proc/$helper_pid/status) != 0 ]]' ||
     tap_fail "strace holds the helper"
-create_taps() { grep -c 'Helper1.CreateTap from' "$HARNESS_DIR/system.log" || true; }
-taps_before=$(create_taps)
-tap_creations=$(grep -c "created tap $tap " "$HARNESS_DIR/system.log" || true)
+# How many lines of the helper's log hold PATTERN so far.
+helper_said() { grep -c -- "$1" "$HARNESS_DIR/system.log" || true; }
+calls_before=$(helper_said 'Helper1.CreateTap from')
+created_before=$(helper_said "created tap $tap ")
 banger vm start web >"$HARNESS_DIR/start.out" 2>&1 &
 start_pid=$!
-harness_poll 20 eval '(($(create_taps) > taps_before))' ||
+harness_poll 20 eval '(($(helper_said "Helper1.CreateTap from") > calls_before))' ||
     tap_fail "the start reaches CreateTap" "$(tail -n 20 "$HARNESS_DIR/system.log")"
 tap_check "stop while the tap is being created" banger vm stop web
 wait "$start_pid" && tap_fail "the start stopped at the tap reports failure" \
     "$(cat "$HARNESS_DIR/start.out")" || tap_ok "the start stopped at the tap reports failure"
 tap_is "$(vm_state web)" stopped "a start stopped at the tap leaves the VM stopped"
-harness_poll 20 eval '(($(grep -c "created tap $tap " "$HARNESS_DIR/system.log") > tap_creations))' ||
+harness_poll 20 eval '(($(helper_said "created tap $tap ") > created_before))' ||
     tap_fail "the helper created the tap" "$(tail -n 20 "$HARNESS_DIR/system.log")"
 kill "$strace_pid"
 wait "$strace_pid" || true
