@@ -26,12 +26,22 @@ guest_assets_cache_dir() {
 
 # Downloads PACKAGE's .deb into DIR unless one is there; prints its path.
 guest_assets_download() {
-    local dir=$1 package=$2 deb
+    local dir=$1 package=$2 deb errors attempt
     deb=$(compgen -G "$dir/${package}_*.deb" | head -n 1) || true
     if [[ -z $deb ]]; then
-        (cd "$dir" && apt-get -q download "$package" >/dev/null 2>&1) ||
-            { echo "guest-assets: apt-get download $package failed" >&2; return 1; }
-        deb=$(compgen -G "$dir/${package}_*.deb" | head -n 1)
+        # A mirror's hiccup should not fail a whole test run: three tries,
+        # and apt's own errors when all of them fail.
+        for attempt in 1 2 3; do
+            errors=$(cd "$dir" && apt-get -q download "$package" 2>&1 >/dev/null) && break
+            rm -f "$dir/${package}"_*.deb
+            ((attempt == 3)) || sleep "$attempt"
+        done
+        deb=$(compgen -G "$dir/${package}_*.deb" | head -n 1) || true
+        if [[ -z $deb ]]; then
+            echo "guest-assets: apt-get download $package failed:" >&2
+            grep -E '^(E|Err):' <<<"$errors" | sed 's/^/  /' >&2 || true
+            return 1
+        fi
     fi
     printf '%s\n' "$deb"
 }
