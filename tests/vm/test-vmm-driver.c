@@ -199,6 +199,37 @@ test_kvm_check (void)
   g_assert_nonnull (strstr (error->message, "KVM_GET_API_VERSION"));
 }
 
+/* The CPUID check agrees with the kernel's view of the CPU, and a KVM
+ * device on a CPU without VMX or SVM (PVM) is refused with that reason. */
+static void
+test_kvm_cpu (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_autoptr(GRegex) flag = g_regex_new ("^flags\\s*:.*\\b(vmx|svm)\\b", G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean has_virt;
+  int fd;
+
+  g_assert_true (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL));
+  has_virt = g_regex_match (flag, cpuinfo, 0, NULL);
+  /* Only one way: the kernel hides the flag when firmware disabled it. */
+  if (has_virt)
+    g_assert_nonnull (kvm_cpu_virtualization ());
+
+  fd = open (KVM_DEVICE, O_RDWR | O_CLOEXEC);
+  if (fd < 0 || kvm_cpu_virtualization () != NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      g_test_skip ("needs a /dev/kvm this process opens on a CPU without VMX or SVM");
+      return;
+    }
+  close (fd);
+  g_assert_false (kvm_usable (&error));
+  g_assert_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "no hardware virtualization"));
+}
+
 static void
 test_choose (void)
 {
@@ -589,6 +620,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vmm-driver/qemu/version-parse", test_version_parse);
   g_test_add_func ("/vmm-driver/qemu/tsc", test_tsc);
   g_test_add_func ("/vmm-driver/kvm-check", test_kvm_check);
+  g_test_add_func ("/vmm-driver/kvm-cpu", test_kvm_cpu);
   g_test_add_func ("/vmm-driver/choose", test_choose);
   g_test_add_func ("/vmm-driver/members", test_driver_members);
   g_test_add_func ("/vmm-driver/firecracker/vsock-handshake-ok", test_vsock_handshake_ok);
