@@ -58,8 +58,13 @@ kvm_check (const char  *device,
   if (fd < 0)
     {
       int saved = errno;
-      g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
-                   _("%s is not usable (%s)"), device, g_strerror (saved));
+      if (saved == EACCES || saved == EPERM)
+        g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
+                     _("%s is not usable by you (%s; are you in its group, usually kvm?)"),
+                     device, g_strerror (saved));
+      else
+        g_set_error (error, BANGER_ERROR, BANGER_ERROR_NOT_SUPPORTED,
+                     _("%s is not usable (%s)"), device, g_strerror (saved));
       return FALSE;
     }
   version = ioctl (fd, BANGER_KVM_GET_API_VERSION, 0);

@@ -18,6 +18,7 @@
 #include "firecracker-config.h"
 #include "firecracker-version.h"
 #include "helper-jail.h"
+#include "kvm.h"
 #include "vmm-driver.h"
 
 /* Relative to the runtime dir, which is the VMM's working directory: the
@@ -591,11 +592,12 @@ on_boot_state (GObject      *source,
 
   if (!sequence_finish (result, &error))
     {
+      g_autoptr(GError) kvm_error = NULL;
+
       /* The usual reason on a new host; Firecracker's own words for it
        * ("Error creating KVM object") do not say what to do. */
-      if (g_access ("/dev/kvm", R_OK | W_OK) != 0)
-        g_prefix_error (&error, _("/dev/kvm is not usable by you (is KVM enabled, and are "
-                                  "you in group kvm?): "));
+      if (!kvm_usable (&kvm_error))
+        g_prefix_error (&error, "%s: ", kvm_error->message);
       g_task_return_error (task, error);
       return;
     }

@@ -49,8 +49,9 @@ while read -r method path; do
     vm_fc_env "FAKE_FC_FAIL_AT=\"$method $path\""
     start_fails_at "$step" "$method $path refused"
 done <<<"$VM_BOOT_SEQUENCE"
-# A refused boot on a host without a usable /dev/kvm says so.
-if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+# A refused boot on a host without a usable /dev/kvm (none, not ours, or a
+# software KVM on a CPU without VMX or SVM) says so.
+if [[ ! -r /dev/kvm || ! -w /dev/kvm ]] || ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
     [[ $(vm_prop web LastError) == *"/dev/kvm is not usable"* ]] &&
         tap_ok "a refused boot names /dev/kvm where it is missing" ||
         tap_fail "a refused boot names /dev/kvm where it is missing" "$(vm_prop web LastError)"
