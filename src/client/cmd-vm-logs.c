@@ -19,10 +19,13 @@
 #include "cmd-vm.h"
 #include "command.h"
 #include "daemon-connection.h"
+#include "output.h"
 
 /* Often enough that a boot log scrolls by smoothly, rarely enough to cost
  * nothing; the log is a plain file, so there is nothing to wait on. */
 #define FOLLOW_POLL_MSEC 200
+/* What a failed 'vm run --rm' shows of a console before the VM goes. */
+#define CONSOLE_TAIL_BYTES (64 * 1024)
 
 static gboolean
 write_all (int          fd,
@@ -179,6 +182,65 @@ follow_log (BangerDaemon *daemon,
   return BANGER_EXIT_OK;
 }
 
+/* VM1.OpenLog: a read-only descriptor of the log @which ("console" or
+ * "vmm"), or -1 with @error set. */
+static int
+open_log (BangerVM1   *vm,
+          const char  *which,
+          GError     **error)
+{
+  g_autoptr(GVariant) handle = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  int fd;
+
+  if (!banger_vm1_call_open_log_sync (vm, which, NULL, &handle, &fds, NULL, error))
+    return -1;
+  fd = fds != NULL ? g_unix_fd_list_get (fds, g_variant_get_handle (handle), error) : -1;
+  if (fd < 0 && (error == NULL || *error == NULL))
+    g_set_error (error, BANGER_ERROR, BANGER_ERROR_FAILED,
+                 _("The banger daemon sent no log descriptor"));
+  return fd;
+}
+
+void
+banger_vm_print_console_tail (BangerVM1  *vm,
+                              const char *name,
+                              guint       max_lines)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *shown = NULL;
+  goffset size;
+  gssize n;
+  int fd = open_log (vm, "console", &error);
+
+  if (fd < 0)
+    {
+      /* Never launched: there is no console to show. */
+      g_debug ("no console log of %s: %s", name, error->message);
+      return;
+    }
+  /* A long boot log need not be read whole for its end. */
+  size = lseek (fd, 0, SEEK_END);
+  if (size < 0 || lseek (fd, MAX (size - CONSOLE_TAIL_BYTES, 0), SEEK_SET) < 0)
+    {
+      close (fd);
+      return;
+    }
+  text = g_malloc (CONSOLE_TAIL_BYTES + 1);
+  do
+    n = read (fd, text, CONSOLE_TAIL_BYTES);
+  while (n < 0 && errno == EINTR);
+  close (fd);
+  if (n <= 0)
+    return;
+  text[n] = '\0';
+  /* The guest wrote it, and it goes to the user's terminal unasked. */
+  shown = banger_text_tail (text, size > CONSOLE_TAIL_BYTES, max_lines);
+  fprintf (stderr, _("banger: The end of VM “%s”'s console log:\n"), name);
+  fprintf (stderr, "%s\n", shown);
+}
+
 int
 banger_vm_logs_run (const BangerCommandGroup *group,
                     const BangerCommand      *command,
@@ -195,8 +257,6 @@ banger_vm_logs_run (const BangerCommandGroup *group,
   g_autoptr(GError) error = NULL;
   g_autoptr(BangerDaemon) daemon = NULL;
   g_autoptr(BangerVM1) vm = NULL;
-  g_autoptr(GVariant) handle = NULL;
-  g_autoptr(GUnixFDList) fds = NULL;
   int fd, status;
 
   if (!banger_command_parse (group, command, options, &argc, &argv, 1, 1, &status))
@@ -205,20 +265,12 @@ banger_vm_logs_run (const BangerCommandGroup *group,
   if (vm == NULL)
     return status;
 
-  if (!banger_vm1_call_open_log_sync (vm, vmm ? "vmm" : "console", NULL,
-                                      &handle, &fds, NULL, &error))
+  fd = open_log (vm, vmm ? "vmm" : "console", &error);
+  if (fd < 0)
     {
       /* NotFound here means "never started", which the daemon says; the
        * usual hint to 'banger vm list' would mislead. */
       banger_error_explain (error);
-      return banger_fail (error);
-    }
-  fd = fds != NULL ? g_unix_fd_list_get (fds, g_variant_get_handle (handle), &error) : -1;
-  if (fd < 0)
-    {
-      if (error == NULL)
-        g_set_error (&error, BANGER_ERROR, BANGER_ERROR_FAILED,
-                     _("The banger daemon sent no log descriptor"));
       return banger_fail (error);
     }
 

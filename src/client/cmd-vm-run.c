@@ -17,6 +17,9 @@
 #include "command.h"
 #include "daemon-connection.h"
 
+/* How much of the console a failed start under --rm shows. */
+#define CONSOLE_TAIL_LINES 25
+
 /* Deleting removes the VM's disk; as for 'banger vm delete'. */
 #define DELETE_CALL_TIMEOUT_MSEC (5 * 60 * 1000)
 #define NAME_ATTEMPTS            5
@@ -233,6 +236,10 @@ banger_vm_run_run (const BangerCommandGroup *group,
   status = banger_vm_start_call (daemon, vm, name, on_step_changed, &times);
   if (status == BANGER_EXIT_OK && interrupted)
     status = BANGER_EXIT_INTERRUPTED;
+  /* The error says to read the console log, which --rm is about to
+   * delete: show its end now. */
+  if (status == BANGER_EXIT_FAILED && rm)
+    banger_vm_print_console_tail (vm, name, CONSOLE_TAIL_LINES);
   if (status == BANGER_EXIT_OK)
     {
       g_source_remove (sigint_id);

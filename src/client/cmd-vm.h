@@ -62,6 +62,12 @@ int  banger_vm_start_call   (BangerDaemon             *daemon,
                              BangerJobWatchFunc        step_changed,
                              gpointer                  user_data);
 
+/* cmd-vm-logs.c: prints the last @max_lines lines of the console log of
+ * @vm to stderr under a heading; nothing if it has none (never launched). */
+void banger_vm_print_console_tail (BangerVM1              *vm,
+                                   const char             *name,
+                                   guint                   max_lines);
+
 /* cmd-vm-exec.c */
 int  banger_vm_exec_run     (const BangerCommandGroup *group,
                              const BangerCommand      *command,

@@ -472,3 +472,49 @@ banger_print_json_or_text (gboolean  json,
   else
     fputs (text, stdout);
 }
+
+char *
+banger_text_tail (const char *text,
+                  gboolean    cut_start,
+                  guint       max_lines)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  const char *start;
+  const char *end;
+  guint lines = 0;
+  GString *out;
+
+  if (cut_start)
+    {
+      const char *newline = strchr (valid, '\n');
+      start = newline != NULL ? newline + 1 : valid + strlen (valid);
+    }
+  else
+    start = valid;
+  end = valid + strlen (valid);
+  while (end > start && (end[-1] == '\n' || end[-1] == '\r'))
+    end--;
+  if (max_lines == 0)
+    start = end;
+  /* Back from the end to the newline before the first line kept. */
+  for (const char *p = end; p > start; p--)
+    if (p[-1] == '\n' && ++lines == max_lines)
+      {
+        start = p;
+        break;
+      }
+
+  out = g_string_sized_new ((gsize) (end - start));
+  for (const char *p = start; p < end; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == '\r')
+        continue;
+      if (g_unichar_iscntrl (c) && c != '\n' && c != '\t')
+        g_string_append_c (out, '?');
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}

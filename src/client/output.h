@@ -65,6 +65,16 @@ char         *banger_format_progress     (const char   *label,
                                           const char   *description,
                                           guint         max_chars);
 
+/* The last @max_lines lines of @text (its trailing newlines dropped) for a
+ * terminal: text another party wrote (a guest's console) is shown with
+ * its control characters, other than newline and tab, as "?" and carriage
+ * returns dropped, so it cannot move the cursor or retitle the window;
+ * invalid UTF-8 is replaced. With @cut_start, @text begins mid-line (read
+ * from the middle of a file) and that first partial line is left out. */
+char         *banger_text_tail           (const char   *text,
+                                          gboolean      cut_start,
+                                          guint         max_lines);
+
 /* A table whose columns are as wide as their widest cell. */
 typedef struct _BangerTable BangerTable;
 

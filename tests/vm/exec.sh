@@ -83,10 +83,19 @@ tap_expect_fail_with "is not running" "exec on a stopped VM fails" banger vm exe
 tap_expect_fail_with dev.banger.Error.NotRunning "Exec on a stopped VM is NotRunning" exec_call '{}' true
 
 # --- vm run --rm when the start fails -----------------------------------------------
-fc_env 'FAKE_FC_FAIL_AT="PUT /actions"'
+# The console also gets what a hostile guest might print: a terminal
+# escape sequence (retitle the window) and a carriage return.
+fc_env 'FAKE_FC_FAIL_AT="PUT /actions"' "FAKE_FC_CONSOLE=\$'guest says \\e]0;owned\\a\\rhi'"
 tap_run banger vm run --rm -- echo never
 tap_is "$TAP_STATUS" 1 "vm run --rm with a failing start exits 1"
 tap_is "$TAP_OUT" "" "and prints nothing on stdout"
+# The VM and its console go: the error shows the console's end first.
+[[ $TAP_ERR == *"console log:"*"API server started"*"guest says ?]0;owned?hi"* ]] &&
+    tap_ok "and shows the end of its console log" ||
+    tap_fail "and shows the end of its console log" "$TAP_ERR"
+[[ $TAP_ERR != *$'\e'* && $TAP_ERR != *$'\a'* && $TAP_ERR != *$'\r'* ]] &&
+    tap_ok "without the guest's control characters" ||
+    tap_fail "without the guest's control characters" "$(printf '%q' "$TAP_ERR")"
 tap_is "$(run_lines)" 0 "and leaves no VM behind"
 fc_env
 vm_expect_clean "after a failed vm run"

@@ -419,6 +419,36 @@ test_print_json_with_json (void)
   g_assert_cmpstr (expected, ==, "{\n  \"name\" : \"web\"\n}\n");
 }
 
+static void
+test_text_tail (void)
+{
+  struct {
+    const char *text;
+    gboolean    cut_start;
+    guint       max_lines;
+    const char *expected;
+  } cases[] = {
+    { "a\nb\nc\n", FALSE, 2, "b\nc" },
+    { "a\nb\nc", FALSE, 3, "a\nb\nc" },
+    { "a\nb\nc\n\n\r\n", FALSE, 10, "a\nb\nc" },   /* fewer than asked */
+    { "a\nb\nc", FALSE, 1, "c" },
+    { "a\nb\nc", FALSE, 0, "" },
+    { "", FALSE, 5, "" },
+    { "partial\nwhole\n", TRUE, 5, "whole" },          /* read from mid-file */
+    { "no newline at all", TRUE, 5, "" },
+    { "x\r\ny\r\n", FALSE, 5, "x\ny" },             /* serial line ends */
+    { "t\tab \033]0;title\007 \033[2J.", FALSE, 5, "t\tab ?]0;title? ?[2J." },
+    { "c1 \302\233 bad \377 ok", FALSE, 5, "c1 ? bad \357\277\275 ok" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *tail = banger_text_tail (cases[i].text, cases[i].cut_start,
+                                                cases[i].max_lines);
+      g_assert_cmpstr (tail, ==, cases[i].expected);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -445,5 +475,6 @@ main (int argc, char **argv)
   g_test_add_func ("/client/output/list-json-array", test_list_json_is_array);
   g_test_add_func ("/client/output/print-text-without-json", test_print_text_without_json);
   g_test_add_func ("/client/output/print-json-with-json", test_print_json_with_json);
+  g_test_add_func ("/client/output/text-tail", test_text_tail);
   return g_test_run ();
 }
