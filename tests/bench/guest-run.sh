@@ -14,12 +14,16 @@ source "$(dirname -- "$0")/../guest/guest-assets.sh"
 : "${EXEC_RTT:?set by meson}" "${STUB_AGENT:?set by meson}"
 guest_assets_fetch || harness_skip "the Debian packages of tests/guest/guest-assets.sh are not available"
 N=${BANGER_BENCH_N:-5}
+# The VMs' shape, which the plain boots copy: one vCPU and 256 MiB unless
+# BANGER_BENCH_VCPUS / BANGER_BENCH_MEMORY_MIB say otherwise.
+VCPUS=${BANGER_BENCH_VCPUS:-1}
+MEMORY_MIB=${BANGER_BENCH_MEMORY_MIB:-256}
 
 cat >"$XDG_CONFIG_HOME/banger/config" <<CONF
 [vm-defaults]
 vmm=qemu
-memory=256M
-vcpus=1
+memory=${MEMORY_MIB}M
+vcpus=$VCPUS
 disk=8G
 
 [images]
@@ -43,7 +47,7 @@ tsc=$(guest_tsc_khz)
 plain_boot() {
     local t0=$EPOCHREALTIME initrd=$1
     shift
-    timeout 60 qemu-system-x86_64 -M microvm -accel tcg -m 256M -smp 1 -nodefaults \
+    timeout 60 qemu-system-x86_64 -M microvm -accel tcg -m "${MEMORY_MIB}M" -smp "$VCPUS" -nodefaults \
         -no-user-config -display none -no-reboot -serial null -kernel "$kernel" \
         -initrd "$initrd" -append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=$tsc tsc=reliable $*" ||
         harness_die "the plain qemu boot with $initrd failed"
@@ -103,6 +107,7 @@ banger vm delete --force rtt >/dev/null
 kvm=no
 [[ -w /dev/kvm ]] && grep -qwE 'vmx|svm' /proc/cpuinfo && kvm=yes
 echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), KVM: $kvm"
+echo "VMs and plain boots: $VCPUS vCPU(s), $MEMORY_MIB MiB"
 echo "plain qemu boot to power-off (s), median of $N: $(printf '%s\n' "${plain[@]}" | median)"
 echo "plain qemu boot of banger's initramfs to power-off (s), median of $N: $(printf '%s\n' "${plain_initrd[@]}" | median)"
 for phase in "host setup" "vmm start" "boot to agent" "command" "teardown" "total"; do
