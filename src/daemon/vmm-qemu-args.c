@@ -61,13 +61,6 @@ qemu_kernel_cmdline (const char *boot_args,
                             vsock ? QEMU_AGENT_VSOCK_KERNEL_ARGS : QEMU_AGENT_SERIAL_KERNEL_ARGS);
   if (!kvm && tsc_khz > 0 && !has_word (cmdline->str, "tsc_early_khz="))
     g_string_append_printf (cmdline, " tsc_early_khz=%u", tsc_khz);
-  /* TCG's CPU models are not Intel and do not claim an invariant TSC, so
-   * a guest with more than one vCPU takes its TSCs for unsynchronized and
-   * falls back to jiffies: a 4 ms clock, no high-resolution timers. TCG
-   * derives every vCPU's TSC from one monotonic host counter, so they are
-   * in sync; and microvm has no other clocksource to check them against. */
-  if (!kvm && !has_word (cmdline->str, "tsc="))
-    g_string_append (cmdline, " tsc=reliable");
   return g_string_free (cmdline, FALSE);
 }
 

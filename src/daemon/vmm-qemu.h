@@ -43,8 +43,7 @@ guint     qemu_host_tsc_khz       (void);
 /* @boot_args plus what the qemu guest needs: where the agent listens
  * (its vsock port with @vsock, else the virtio-serial port) and, under TCG
  * with a known TSC rate, tsc_early_khz (without it some TCG boots hang in
- * timer calibration) and, under TCG, tsc=reliable (else an SMP guest
- * keeps time with jiffies). Words already present are not repeated. */
+ * timer calibration). Words already present are not repeated. */
 char     *qemu_kernel_cmdline     (const char  *boot_args,
                                    gboolean     kvm,
                                    guint        tsc_khz,

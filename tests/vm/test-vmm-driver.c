@@ -64,7 +64,7 @@ test_argv_tcg (void)
   g_assert_cmpstr (option_value (argv, "-name", 0), ==, "guest=web,,1");
   g_assert_cmpstr (option_value (argv, "-append", 0), ==,
                    "console=ttyS0 reboot=k panic=1 banger.agent=vport:dev.banger.agent "
-                   "tsc_early_khz=2096023 tsc=reliable");
+                   "tsc_early_khz=2096023");
   /* Commas in paths are doubled, as qemu's option syntax quotes them. */
   g_assert_cmpstr (option_value (argv, "-chardev", 0), ==,
                    "file,id=console,path=/state/dir,,with,,commas/console.log,append=on");
@@ -95,7 +95,7 @@ test_argv_vsock (void)
 
   g_assert_cmpstr (option_value (argv, "-append", 0), ==,
                    "console=ttyS0 reboot=k panic=1 banger.agent=vsock:52 "
-                   "tsc_early_khz=2096023 tsc=reliable");
+                   "tsc_early_khz=2096023");
   g_assert_nonnull (strstr (joined, "-device vhost-vsock-device,id=agent-vsock,"
                                     "guest-cid=1234567,vhostfd=3"));
   g_assert_null (strstr (joined, "virtio-serial"));
@@ -118,8 +118,7 @@ test_argv_kvm_no_tap (void)
   g_assert_null (option_value (argv, "-netdev", 0));
   g_assert_null (option_value (argv, "-initrd", 0));
   g_assert_null (strstr (option_value (argv, "-drive", 0), "readonly"));
-  /* No tsc_early_khz or tsc=reliable with KVM (kvm-clock keeps time); an
-   * agent word already there stays alone. */
+  /* No tsc_early_khz with KVM; an agent word already there stays alone. */
   g_assert_cmpstr (option_value (argv, "-append", 0), ==, "console=ttyS0 banger.agent=custom");
 }
 
@@ -131,14 +130,12 @@ test_cmdline (void)
   g_autofree char *c = qemu_kernel_cmdline ("", FALSE, 7, FALSE);
   g_autofree char *d = qemu_kernel_cmdline ("x", TRUE, 7, TRUE);
   g_autofree char *e = qemu_kernel_cmdline ("x banger.agent=vsock:9", TRUE, 7, FALSE);
-  g_autofree char *f = qemu_kernel_cmdline ("tsc=unstable", FALSE, 7, FALSE);
 
-  g_assert_cmpstr (a, ==, "x tsc_early_khz=5 banger.agent=vport:dev.banger.agent tsc=reliable");
-  g_assert_cmpstr (b, ==, "banger.agent=vport:dev.banger.agent tsc=reliable");
-  g_assert_cmpstr (c, ==, "banger.agent=vport:dev.banger.agent tsc_early_khz=7 tsc=reliable");
+  g_assert_cmpstr (a, ==, "x tsc_early_khz=5 banger.agent=vport:dev.banger.agent");
+  g_assert_cmpstr (b, ==, "banger.agent=vport:dev.banger.agent");
+  g_assert_cmpstr (c, ==, "banger.agent=vport:dev.banger.agent tsc_early_khz=7");
   g_assert_cmpstr (d, ==, "x banger.agent=vsock:52");
   g_assert_cmpstr (e, ==, "x banger.agent=vsock:9");
-  g_assert_cmpstr (f, ==, "tsc=unstable banger.agent=vport:dev.banger.agent tsc_early_khz=7");
 }
 
 static void
