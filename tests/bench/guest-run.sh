@@ -102,11 +102,7 @@ for ((i = 0; i < 20; i++)); do
 done
 banger vm delete --force rtt >/dev/null
 
-# As bangerd decides (kvm.c): a /dev/kvm without VMX or SVM is a software
-# KVM that the VMMs cannot use.
-kvm=no
-[[ -w /dev/kvm ]] && grep -qwE 'vmx|svm' /proc/cpuinfo && kvm=yes
-echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), KVM: $kvm"
+echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), KVM: $(harness_kvm_usable && echo yes || echo no)"
 echo "VMs and plain boots: $VCPUS vCPU(s), $MEMORY_MIB MiB"
 echo "plain qemu boot to power-off (s), median of $N: $(printf '%s\n' "${plain[@]}" | median)"
 echo "plain qemu boot of banger's initramfs to power-off (s), median of $N: $(printf '%s\n' "${plain_initrd[@]}" | median)"

@@ -49,7 +49,7 @@ json '[v["created_at"] for v in d]' <<<"$TAP_OUT" |
 
 # auto: firecracker only where it is installed and /dev/kvm is usable.
 auto_vmm=qemu
-if command -v firecracker >/dev/null && [[ -r /dev/kvm && -w /dev/kvm ]]; then
+if command -v firecracker >/dev/null && harness_kvm_usable; then
     auto_vmm=firecracker
 fi
 tap_is "$(json '[[v["ipv4"], v["nat"], v["started_at"], v["last_error"], v["vmm"]] for v in d]' <<<"$TAP_OUT")" \

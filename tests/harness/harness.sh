@@ -232,6 +232,13 @@ harness_require_cmd() {
     done
 }
 
+# Whether bangerd, as this user, takes /dev/kvm for usable (kvm.c): it
+# opens read-write and the CPU offers VMX or SVM; a software KVM without
+# them (PVM) boots no standard kernel.
+harness_kvm_usable() {
+    [[ -r /dev/kvm && -w /dev/kvm ]] && grep -qwE 'vmx|svm' /proc/cpuinfo
+}
+
 harness_require_file() {
     if [[ ! -e $1 ]]; then
         harness_skip "${2:-$1} not found at $1 (not built?)"

@@ -51,7 +51,7 @@ while read -r method path; do
 done <<<"$VM_BOOT_SEQUENCE"
 # A refused boot on a host without a usable /dev/kvm (none, not ours, or a
 # software KVM on a CPU without VMX or SVM) says so.
-if [[ ! -r /dev/kvm || ! -w /dev/kvm ]] || ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+if ! harness_kvm_usable; then
     [[ $(vm_prop web LastError) == *"/dev/kvm is not usable"* ]] &&
         tap_ok "a refused boot names /dev/kvm where it is missing" ||
         tap_fail "a refused boot names /dev/kvm where it is missing" "$(vm_prop web LastError)"
