@@ -1,5 +1,4 @@
-/* init.h: banger-init, the guest's first program (DESIGN §6,
- * docs/guest-boot.md). Plain C and glibc, linked static: it runs as PID 1
+/* init.h: banger-init, the guest's first program (docs/guest-boot.md). Plain C and glibc, linked static: it runs as PID 1
  * of the initramfs before any library of the image is reachable. */
 #pragma once
 

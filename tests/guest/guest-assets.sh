@@ -8,8 +8,8 @@
 #                          GUEST_MODULES (the tree holding lib/modules/VER),
 #                          GUEST_BUSYBOX (static binary); returns 1 and says
 #                          why when it cannot
-#   guest_tsc_khz          the host TSC rate for `tsc_early_khz=` (see
-#                          HOST-FACTS: without it some TCG boots hang)
+#   guest_tsc_khz          the host TSC rate for `tsc_early_khz=` (without it
+#                          some TCG boots hang calibrating the TSC)
 #
 # The cache is $BANGER_GUEST_CACHE, else /var/cache/banger-test (root) or
 # $XDG_CACHE_HOME/banger-test. A lock keeps parallel tests from fetching twice.

@@ -5,7 +5,7 @@
 #
 # dbus-daemon, polkitd and systemd only look in their own directories, which
 # distributions move (/lib vs /usr/lib, /usr vs /usr/local); banger asks
-# their pkg-config files (STYLE.md: "no literal /usr/... in meson files").
+# their pkg-config files (the project's rule: no literal /usr/... in meson files).
 # The expectations below are computed independently of the meson files:
 # a meson option when set, else the pkg-config variable, else meson's
 # fallback under the prefix.
