@@ -94,7 +94,8 @@ command_print_help (const BangerCommandGroup *group,
                     const GOptionEntry       *options,
                     FILE                     *stream)
 {
-  fprintf (stream, _("Usage: banger %s %s%s%s [OPTION…]\n"),
+  /* Options first: after a "--" in the arguments nothing is an option. */
+  fprintf (stream, _("Usage: banger %s %s [OPTION…]%s%s\n"),
            group->name, command->name,
            command->arguments ? " " : "",
            command->arguments ? _(command->arguments) : "");

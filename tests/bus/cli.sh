@@ -107,6 +107,10 @@ for cmd in "" "vm" "vm create" "vm list" "vm show" "vm start" "vm stop" "vm rest
     tap_check "banger $cmd --help" banger $cmd --help
     [[ $TAP_OUT == Usage:* ]] || tap_fail "banger $cmd --help starts with Usage:" "$TAP_OUT"
 done
+# Options go before a "--": after it everything is the command's.
+tap_check "banger vm run --help" banger vm run --help
+tap_is "$(head -n 1 <<<"$TAP_OUT")" "Usage: banger vm run [OPTION…] -- COMMAND [ARG…]" \
+    "vm run's usage puts the options before the command"
 
 tap_check "vm stop of a stopped VM" banger vm stop web
 tap_is "$TAP_OUT" "Stopped VM “web”." "stop says so"
