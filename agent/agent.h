@@ -19,11 +19,12 @@ typedef enum {
 typedef struct Exec Exec;
 struct Exec {
   Exec *next;
-  uint32_t id;
-  pid_t pid;          /* also the process group: the child calls setsid() */
+  uint32_t id;        /* 0: an orphan, killed once started (exec_kill_all) */
+  uint64_t serial;    /* names it in its spawner's report */
+  pid_t pid;          /* 0 while starting; the process group: setsid() */
+  int pending_signal; /* a SIGNAL that came while starting */
   int in_fd;          /* -1 once closed (or when no stdin was asked for) */
   int out_fd, err_fd; /* -1 after EOF */
-  int status_fd;      /* close-on-exec pipe: carries errno if exec failed */
   bool want_stdin;
   bool stdin_eof;     /* the host sent STDIN_EOF */
   AgentWireBuf stdin_buf;
@@ -32,8 +33,16 @@ struct Exec {
   uint64_t out_window;    /* stdout+stderr credit the host gave us */
   bool reaped;
   int wstatus;
-  int exec_errno;
+  int exec_errno;     /* why the command could not start */
 };
+
+/* What a spawner thread tells the loop (spawn.c). */
+typedef struct {
+  uint64_t serial;
+  pid_t pid;          /* -1: no process */
+  int exec_errno;     /* the child's errno when the command could not start */
+  int spawn_errno;    /* why there is no process */
+} SpawnReport;
 
 typedef struct {
   TransportKind kind;
@@ -55,6 +64,9 @@ typedef struct {
 
   Exec *execs;
   unsigned n_execs;
+  unsigned n_spawning;     /* execs whose spawner has not reported yet */
+  uint64_t spawn_serial;
+  int spawn_read_fd, spawn_write_fd;
   int sigchld_fd;
 } Agent;
 
@@ -90,7 +102,17 @@ void exec_read_output (Agent *agent, Exec *exec, bool is_err);
 void exec_reap (Agent *agent);
 void exec_finish_done (Agent *agent);
 void exec_kill_all (Agent *agent);
-void exec_signal_group (pid_t pid, int signo);
+void exec_signal (Exec *exec, int signo);
+void exec_read_spawn_reports (Agent *agent);
+void exec_wait_spawns (Agent *agent, int timeout_ms);
+
+/* spawn.c */
+bool spawn_init (Agent *agent);
+/* Starts @request in a new process group with the child's ends of its
+ * stdio; takes both over (@request is left empty) even when it fails. */
+bool spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request,
+                  int in_fd, int out_fd, int err_fd);
+bool spawn_next_report (Agent *agent, SpawnReport *report);
 
 /* system.c */
 void system_hello (AgentWireHello *hello);

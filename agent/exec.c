@@ -1,19 +1,20 @@
-/* exec.c: runs the host's commands: one process group each, stdio over
- * nonblocking pipes paced by the stream windows, EXIT once all is done. */
+/* exec.c: runs the host's commands: one process group each (started by
+ * spawn.c), stdio over nonblocking pipes paced by the stream windows, EXIT
+ * once all is done. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Grant stdin credit back in batches, not per write. */
 #define STDIN_GRANT_BATCH (16 * 1024)
 
@@ -25,10 +26,11 @@ close_fd (int *fd)
   *fd = -1;
 }
 
+/* Orphans (id 0: their host went away while they started) are nobody's. */
 Exec *
 exec_find (Agent *agent, uint32_t id)
 {
-  for (Exec *e = agent->execs; e != NULL; e = e->next)
+  for (Exec *e = agent->execs; e != NULL && id != 0; e = e->next)
     if (e->id == id)
       return e;
   return NULL;
@@ -46,95 +48,29 @@ exec_free (Agent *agent, Exec *exec)
   close_fd (&exec->in_fd);
   close_fd (&exec->out_fd);
   close_fd (&exec->err_fd);
-  close_fd (&exec->status_fd);
   agent_wire_buf_clear (&exec->stdin_buf);
   free (exec);
   agent->n_execs--;
 }
 
-/* execvpe() searches the agent's own PATH; the command's environment is the
- * one that counts here. A missing candidate is skipped after access(): a
- * failing execve() on Linux 6.1 (Debian 12's guest kernel) first sets up a
- * new address space and copies argv and env into it, ~0.1 ms per PATH
- * entry under an emulated CPU. What exists is still left to execve() to
- * accept or refuse. */
+/* The command's process group (its first act was setsid()); the process
+ * alone if the group is gone. */
 static void
-exec_search (char **argv, char **envp)
-{
-  const char *file = argv[0], *path = DEFAULT_PATH;
-  bool denied = false;
-  int last = ENOENT;
-
-  if (strchr (file, '/') != NULL)
-    {
-      execve (file, argv, envp);
-      return;
-    }
-  for (char **e = envp; *e != NULL; e++)
-    if (strncmp (*e, "PATH=", 5) == 0)
-      path = *e + 5;
-  while (path != NULL)
-    {
-      const char *colon = strchr (path, ':');
-      size_t dir_len = colon ? (size_t) (colon - path) : strlen (path);
-      char full[PATH_MAX];
-
-      if (dir_len == 0)
-        snprintf (full, sizeof full, "%s", file);
-      else
-        snprintf (full, sizeof full, "%.*s/%s", (int) dir_len, path, file);
-      path = colon ? colon + 1 : NULL;
-      if (access (full, F_OK) < 0 && (errno == ENOENT || errno == ENOTDIR))
-        continue;
-      execve (full, argv, envp);
-      if (errno == EACCES)
-        denied = true;
-      else if (errno != ENOENT && errno != ENOTDIR)
-        last = errno;
-    }
-  errno = denied ? EACCES : last;
-}
-
-/* In the child: never returns. A start failure goes to the command's
- * stderr like a shell's, its errno to the parent, and the status is 127
- * (not found) or 126 (found but not runnable). */
-__attribute__ ((noreturn)) static void
-child_run (AgentWireExec *request, int in_fd, int out_fd, int err_fd, int status_fd)
-{
-  const char *cwd = request->cwd[0] ? request->cwd : "/";
-  sigset_t none;
-  int err;
-
-  setsid ();
-  sigemptyset (&none);
-  sigprocmask (SIG_SETMASK, &none, NULL);
-  signal (SIGPIPE, SIG_DFL);
-  if (dup2 (in_fd, 0) < 0 || dup2 (out_fd, 1) < 0 || dup2 (err_fd, 2) < 0)
-    _exit (126);
-  if (chdir (cwd) < 0)
-    {
-      err = errno;
-      dprintf (2, "banger-agent: cannot change to directory %s: %s\n", cwd, strerror (err));
-    }
-  else
-    {
-      exec_search (request->argv, request->envp);
-      err = errno;
-      dprintf (2, "banger-agent: %s: %s\n", request->argv[0],
-               err == ENOENT ? "command not found" : strerror (err));
-    }
-  if (write (status_fd, &err, sizeof err) < 0)
-    (void) 0; /* the exit status still says it */
-  _exit (err == ENOENT || err == ENOTDIR ? 127 : 126);
-}
-
-/* The command's process group; before the child's setsid() there is
- * none yet, and the child itself is signalled. */
-void
-exec_signal_group (pid_t pid, int signo)
+signal_group (pid_t pid, int signo)
 {
   if (kill (-pid, signo) < 0 && errno == ESRCH)
     kill (pid, signo);
+}
+
+/* A signal for a command still starting waits for its pid; of several,
+ * the last counts, and SIGKILL stays. */
+void
+exec_signal (Exec *exec, int signo)
+{
+  if (exec->pid > 0)
+    signal_group (exec->pid, signo);
+  else if (exec->pending_signal != SIGKILL)
+    exec->pending_signal = signo;
 }
 
 static void
@@ -149,13 +85,17 @@ refuse (Agent *agent, uint32_t id, const char *what)
 void
 exec_start (Agent *agent, uint32_t id, AgentWireExec *request)
 {
-  int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, status[2] = { -1, -1 };
+  int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
   bool want_stdin = request->flags & AGENT_EXEC_FLAG_STDIN;
-  Exec *exec;
-  pid_t pid;
+  Exec *exec = calloc (1, sizeof *exec);
 
+  if (exec == NULL)
+    {
+      refuse (agent, id, "memory");
+      return;
+    }
   if ((want_stdin ? pipe2 (in, O_CLOEXEC) : (in[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC))) < 0
-      || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0 || pipe2 (status, O_CLOEXEC) < 0)
+      || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0)
     {
       refuse (agent, id, "pipe");
       for (int i = 0; i < 2; i++)
@@ -163,41 +103,99 @@ exec_start (Agent *agent, uint32_t id, AgentWireExec *request)
           close_fd (&in[i]);
           close_fd (&out[i]);
           close_fd (&err[i]);
-          close_fd (&status[i]);
         }
-      return;
-    }
-  pid = fork ();
-  if (pid == 0)
-    child_run (request, in[0], out[1], err[1], status[1]);
-  close_fd (&in[0]);
-  close_fd (&out[1]);
-  close_fd (&err[1]);
-  close_fd (&status[1]);
-  exec = calloc (1, sizeof *exec);
-  if (pid < 0 || exec == NULL)
-    {
-      if (pid > 0)
-        kill (pid, SIGKILL); /* reaped later by exec_reap, unmatched */
-      refuse (agent, id, "fork");
       free (exec);
-      close_fd (&in[1]);
-      close_fd (&out[0]);
-      close_fd (&err[0]);
-      close_fd (&status[0]);
       return;
     }
   *exec = (Exec) {
-    .next = agent->execs, .id = id, .pid = pid,
-    .in_fd = in[1], .out_fd = out[0], .err_fd = err[0], .status_fd = status[0],
+    .next = agent->execs, .id = id, .serial = ++agent->spawn_serial,
+    .in_fd = in[1], .out_fd = out[0], .err_fd = err[0],
     .want_stdin = want_stdin, .stdin_room = AGENT_WIRE_INITIAL_WINDOW,
     .out_window = AGENT_WIRE_INITIAL_WINDOW,
   };
+  /* The child's ends (and the request) belong to the spawner now. */
+  if (!spawn_start (agent, exec->serial, request, in[0], out[1], err[1]))
+    {
+      refuse (agent, id, "thread");
+      close_fd (&exec->in_fd);
+      close_fd (&exec->out_fd);
+      close_fd (&exec->err_fd);
+      free (exec);
+      return;
+    }
   for (int *fd = &exec->in_fd; fd <= &exec->err_fd; fd++)
     if (*fd >= 0)
       fcntl (*fd, F_SETFL, fcntl (*fd, F_GETFL) | O_NONBLOCK);
   agent->execs = exec;
   agent->n_execs++;
+  agent->n_spawning++;
+}
+
+/* A spawner's report: the command runs (or ran) as @report->pid, or
+ * could not get a process at all. */
+static void
+exec_spawned (Agent *agent, const SpawnReport *report)
+{
+  Exec *exec = agent->execs;
+
+  while (exec != NULL && exec->serial != report->serial)
+    exec = exec->next;
+  agent->n_spawning--;
+  if (exec == NULL)
+    {
+      if (report->pid > 0)
+        signal_group (report->pid, SIGKILL); /* reaped by exec_reap, unmatched */
+      return;
+    }
+  if (report->pid < 0)
+    {
+      errno = report->spawn_errno;
+      if (exec->id != 0)
+        refuse (agent, exec->id, "vfork");
+      exec_free (agent, exec);
+      return;
+    }
+  exec->pid = report->pid;
+  exec->exec_errno = report->exec_errno;
+  if (exec->id == 0)
+    {
+      signal_group (exec->pid, SIGKILL);
+      exec_free (agent, exec);
+    }
+  else if (exec->pending_signal != 0)
+    signal_group (exec->pid, exec->pending_signal);
+}
+
+/* Waits up to @timeout_ms for every command still starting to get its
+ * pid, so that exec_kill_all() leaves no orphan running. */
+void
+exec_wait_spawns (Agent *agent, int timeout_ms)
+{
+  struct timespec start, now;
+
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  while (agent->n_spawning > 0)
+    {
+      struct pollfd pfd = { .fd = agent->spawn_read_fd, .events = POLLIN };
+      long elapsed;
+
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      if (elapsed >= timeout_ms || poll (&pfd, 1, (int) (timeout_ms - elapsed)) <= 0)
+        return;
+      exec_read_spawn_reports (agent);
+    }
+}
+
+void
+exec_read_spawn_reports (Agent *agent)
+{
+  SpawnReport report;
+
+  while (spawn_next_report (agent, &report))
+    exec_spawned (agent, &report);
+  /* Exits seen while a pid was unknown were left for now. */
+  exec_reap (agent);
 }
 
 static void
@@ -280,6 +278,18 @@ exec_read_output (Agent *agent, Exec *exec, bool is_err)
                                            exec->id, chunk, (size_t) n));
 }
 
+static void
+mark_reaped (Agent *agent, pid_t pid, int wstatus)
+{
+  for (Exec *e = agent->execs; e != NULL; e = e->next)
+    if (e->pid == pid && !e->reaped)
+      {
+        e->reaped = true;
+        e->wstatus = wstatus;
+        return;
+      }
+}
+
 void
 exec_reap (Agent *agent)
 {
@@ -289,21 +299,21 @@ exec_reap (Agent *agent)
 
   while (read (agent->sigchld_fd, drain, sizeof drain) > 0)
     ;
-  /* waitpid(-1): as PID 1 this also reaps orphans re-parented to us. */
-  while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
+  /* While a spawner has not reported, waitpid(-1) could take a child
+   * whose Exec does not know its pid yet: then only known pids. */
+  if (agent->n_spawning > 0)
     {
       for (Exec *e = agent->execs; e != NULL; e = e->next)
-        if (e->pid == pid && !e->reaped)
+        if (e->pid > 0 && !e->reaped && waitpid (e->pid, &wstatus, WNOHANG) == e->pid)
           {
             e->reaped = true;
             e->wstatus = wstatus;
-            /* The child is gone, so the pipe holds its errno or nothing. */
-            if (read (e->status_fd, &e->exec_errno, sizeof e->exec_errno) != sizeof e->exec_errno)
-              e->exec_errno = 0;
-            close_fd (&e->status_fd);
-            break;
           }
+      return;
     }
+  /* waitpid(-1): as PID 1 this also reaps orphans re-parented to us. */
+  while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
+    mark_reaped (agent, pid, wstatus);
 }
 
 /* EXIT goes out only when the child is reaped and both pipes hit EOF, so
@@ -337,12 +347,30 @@ exec_finish_done (Agent *agent)
     }
 }
 
+/* Kills every command; one still starting becomes an orphan (id 0)
+ * that exec_spawned() kills once its pid is known. */
 void
 exec_kill_all (Agent *agent)
 {
-  while (agent->execs != NULL)
+  Exec *e = agent->execs;
+
+  while (e != NULL)
     {
-      exec_signal_group (agent->execs->pid, SIGKILL);
-      exec_free (agent, agent->execs);
+      Exec *next = e->next;
+
+      if (e->pid > 0)
+        {
+          signal_group (e->pid, SIGKILL);
+          exec_free (agent, e);
+        }
+      else
+        {
+          e->id = 0;
+          close_fd (&e->in_fd);
+          close_fd (&e->out_fd);
+          close_fd (&e->err_fd);
+          e->stdin_buf.len = 0;
+        }
+      e = next;
     }
 }

@@ -89,7 +89,7 @@ setup_signals (void)
   return fd;
 }
 
-enum { SLOT_EXEC_IN, SLOT_EXEC_OUT, SLOT_EXEC_ERR, SLOT_SIGNAL, SLOT_CONN, SLOT_LISTEN };
+enum { SLOT_EXEC_IN, SLOT_EXEC_OUT, SLOT_EXEC_ERR, SLOT_SIGNAL, SLOT_SPAWN, SLOT_CONN, SLOT_LISTEN };
 
 typedef struct {
   int kind;
@@ -107,7 +107,7 @@ add (struct pollfd *fds, Slot *slots, size_t *n, int fd, short events, int kind,
 static void
 loop_once (Agent *agent, int *idle_ms)
 {
-  size_t max = 3 + 3 * (size_t) agent->n_execs, n = 0;
+  size_t max = 4 + 3 * (size_t) agent->n_execs, n = 0;
   struct pollfd fds[max];
   Slot slots[max];
   bool host = agent->conn_fd >= 0 && !transport_vport_idle (agent) && !agent->draining;
@@ -131,6 +131,7 @@ loop_once (Agent *agent, int *idle_ms)
         }
     }
   add (fds, slots, &n, agent->sigchld_fd, POLLIN, SLOT_SIGNAL, NULL);
+  add (fds, slots, &n, agent->spawn_read_fd, POLLIN, SLOT_SPAWN, NULL);
   if (agent->conn_fd >= 0 && !transport_vport_idle (agent) && !unsure)
     {
       short events = agent->in.len < IN_HIGH_WATER ? POLLIN : 0;
@@ -183,6 +184,9 @@ loop_once (Agent *agent, int *idle_ms)
         case SLOT_SIGNAL:
           exec_reap (agent);
           break;
+        case SLOT_SPAWN:
+          exec_read_spawn_reports (agent);
+          break;
         case SLOT_CONN:
           if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
             transport_read (agent);
@@ -221,6 +225,11 @@ main (int argc, char **argv)
     if (fcntl (fd, F_GETFD) < 0 && open ("/dev/null", O_RDWR) < 0)
       return 1;
   agent.sigchld_fd = setup_signals ();
+  if (!spawn_init (&agent))
+    {
+      LOG ("pipe: %s", strerror (errno));
+      return 1;
+    }
   if (!transport_open (&agent))
     return 1;
   LOG ("listening (%s %s)",

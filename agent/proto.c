@@ -111,7 +111,7 @@ handle_stream (Agent *agent, const AgentWireFrame *frame)
       if (!agent_wire_parse_u32 (frame, &value) || value == 0 || value > 64)
         transport_protocol_error (agent, AGENT_ERR_PROTOCOL, "malformed SIGNAL");
       else if (exec != NULL)
-        exec_signal_group (exec->pid, (int) value);
+        exec_signal (exec, (int) value);
       break;
     default:
       transport_protocol_error (agent, AGENT_ERR_PROTOCOL, "frame type the host must not send");

@@ -42,6 +42,7 @@ system_poweroff (Agent *agent)
   LOG ("powering off on request");
   proto_send (agent, agent_wire_put_frame (&agent->out, AGENT_MSG_POWEROFF_ACK, 0, NULL, 0));
   transport_flush_blocking (agent, 1000);
+  exec_wait_spawns (agent, 500);
   exec_kill_all (agent);
   if (agent->pid1)
     {

@@ -943,16 +943,16 @@ raw_send (GSocketConnection *conn, const void *data, gsize len)
   g_assert_no_error (error);
 }
 
-/* Reads one frame and checks its type; false if none came within
- * @seconds (the connection is then of no further use). */
+/* Reads one frame into @buf (AGENT_WIRE_HEADER_SIZE + AGENT_WIRE_MAX_PAYLOAD
+ * bytes) and checks its type; false if none came within @seconds (the
+ * connection is then of no further use). */
 static gboolean
-raw_expect_within (GSocketConnection *conn, guint8 type, guint seconds)
+raw_read_frame (GSocketConnection *conn, guint8 type, guint seconds, guint8 *buf,
+                AgentWireFrame *frame)
 {
   GSocket *socket = g_socket_connection_get_socket (conn);
   GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
-  g_autofree guint8 *buf = g_malloc (AGENT_WIRE_HEADER_SIZE + AGENT_WIRE_MAX_PAYLOAD);
   g_autoptr(GError) error = NULL;
-  AgentWireFrame frame;
   guint32 length;
   size_t used;
 
@@ -967,10 +967,19 @@ raw_expect_within (GSocketConnection *conn, guint8 type, guint seconds)
   g_assert_cmpuint (length, <=, AGENT_WIRE_MAX_PAYLOAD);
   g_input_stream_read_all (in, buf + AGENT_WIRE_HEADER_SIZE, length, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (agent_wire_decode (buf, AGENT_WIRE_HEADER_SIZE + length, &frame, &used, NULL),
+  g_assert_cmpint (agent_wire_decode (buf, AGENT_WIRE_HEADER_SIZE + length, frame, &used, NULL),
                    ==, AGENT_WIRE_FRAME);
-  g_assert_cmpstr (agent_wire_type_name (frame.type), ==, agent_wire_type_name (type));
+  g_assert_cmpstr (agent_wire_type_name (frame->type), ==, agent_wire_type_name (type));
   return TRUE;
+}
+
+static gboolean
+raw_expect_within (GSocketConnection *conn, guint8 type, guint seconds)
+{
+  g_autofree guint8 *buf = g_malloc (AGENT_WIRE_HEADER_SIZE + AGENT_WIRE_MAX_PAYLOAD);
+  AgentWireFrame frame;
+
+  return raw_read_frame (conn, type, seconds, buf, &frame);
 }
 
 /* Reads one frame and checks its type; fails after 20 s. */
@@ -1162,6 +1171,95 @@ test_malformed_input (Fixture *fx, gconstpointer data)
   }
 }
 
+/* An EXEC for @argv on @stream, as bangerd sends it. */
+static void
+raw_put_exec (AgentWireBuf *buf, guint32 stream, const char * const *argv)
+{
+  const char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
+  AgentWireExec request = { .cwd = (char *) "/", .argv = (char **) argv, .envp = (char **) envp };
+
+  g_assert_true (agent_wire_put_exec (buf, stream, &request));
+}
+
+/* A SIGNAL in the same write as its EXEC is read before the command has a
+ * pid (the agent starts it on another thread): it must still reach it. */
+static void
+test_signal_before_the_pid (Fixture *fx, gconstpointer data)
+{
+  static const char * const argv[] = { "sleep", "1000", NULL };
+  g_autoptr(GSocketConnection) conn = raw_connect (fx);
+  g_autofree guint8 *frame_buf = g_malloc (AGENT_WIRE_HEADER_SIZE + AGENT_WIRE_MAX_PAYLOAD);
+  AgentWireBuf buf = { 0 };
+  AgentWireFrame frame;
+  AgentWireExit status;
+
+  raw_hello (conn);
+  raw_put_exec (&buf, 5, argv);
+  g_assert_true (agent_wire_put_u32 (&buf, AGENT_MSG_SIGNAL, 5, SIGTERM));
+  raw_send (conn, buf.data, buf.len);
+  agent_wire_buf_clear (&buf);
+  g_assert_true (raw_read_frame (conn, AGENT_MSG_EXIT, 20, frame_buf, &frame));
+  g_assert_cmpuint (frame.stream, ==, 5);
+  g_assert_true (agent_wire_parse_exit (&frame, &status));
+  g_assert_cmpuint (status.kind, ==, AGENT_EXIT_SIGNAL);
+  g_assert_cmpuint (status.value, ==, SIGTERM);
+}
+
+/* Processes whose command line is exactly @argv; killed with @kill_them. */
+static guint
+count_processes (const char * const *argv, gboolean kill_them)
+{
+  g_autoptr(GString) want = g_string_new (NULL);
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint count = 0;
+
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_string_append_len (want, argv[i], (gssize) strlen (argv[i]) + 1);
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc", name, "cmdline", NULL);
+      g_autofree char *cmdline = NULL;
+      gsize len;
+
+      if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &cmdline, &len, NULL)
+          || len != want->len || memcmp (cmdline, want->str, len) != 0
+          || process_gone ((pid_t) atoi (name)))
+        continue;
+      count++;
+      if (kill_them)
+        kill ((pid_t) atoi (name), SIGKILL);
+    }
+  return count;
+}
+
+/* A host that hangs up right after asking for commands leaves none of
+ * them running, also those the agent was still starting. */
+static void
+test_hangup_while_starting (Fixture *fx, gconstpointer data)
+{
+  static const char * const argv[] = { "sleep", "987.25", NULL };
+  g_autoptr(GSocketConnection) conn = raw_connect (fx);
+  g_autoptr(AgentGuestInfo) info = NULL;
+  AgentWireBuf buf = { 0 };
+  guint left = 0;
+
+  g_assert_cmpuint (count_processes (argv, TRUE), ==, 0);
+  raw_hello (conn);
+  for (guint32 id = 1; id <= 10; id++)
+    raw_put_exec (&buf, id, argv);
+  raw_send (conn, buf.data, buf.len);
+  agent_wire_buf_clear (&buf);
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+
+  fx->client = connect_agent (fx);
+  info = hello (fx->client);
+  for (int i = 0; i < 500 && (left = count_processes (argv, FALSE)) > 0; i++)
+    g_usleep (10 * 1000);
+  count_processes (argv, TRUE);
+  g_assert_cmpuint (left, ==, 0);
+}
+
 static void
 test_poweroff (Fixture *fx, gconstpointer data)
 {
@@ -1198,6 +1296,9 @@ main (int argc, char **argv)
   ADD ("flow/stdout-and-stderr-share-the-window", test_shared_window_loses_nothing);
   ADD ("exec/cancel-kills-the-process-group", test_cancel_kills_group);
   ADD ("exec/signal-reaches-the-process-group", test_signal_kills_group);
+  ADD ("exec/signal-before-the-pid-is-known", test_signal_before_the_pid);
+  if (guest_socket == NULL)
+    ADD ("exec/hangup-while-starting-leaves-nothing", test_hangup_while_starting);
   ADD ("exec/unknown-command-is-127", test_unknown_command);
   ADD ("exec/path-search-is-execvp-s", test_path_search);
   ADD ("connection/disconnect-kills-execs-and-reconnect-works", test_disconnect_kills_and_reconnect_works);
