@@ -67,6 +67,7 @@ typedef struct {
   unsigned n_spawning;     /* execs whose spawner has not reported yet */
   uint64_t spawn_serial;
   int spawn_read_fd, spawn_write_fd;
+  bool spawn_warmed_up;
   int sigchld_fd;
 } Agent;
 
@@ -113,6 +114,7 @@ bool spawn_init (Agent *agent);
 bool spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request,
                   int in_fd, int out_fd, int err_fd);
 bool spawn_next_report (Agent *agent, SpawnReport *report);
+void spawn_warm_up (void);
 
 /* system.c */
 void system_hello (AgentWireHello *hello);

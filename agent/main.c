@@ -210,6 +210,14 @@ loop_once (Agent *agent, int *idle_ms)
       transport_hangup (agent, "out of memory");
     }
   transport_flush (agent);
+  /* Right after the first HELLO answer, while the host reads it: the
+   * first thread start runs cold code (~3 ms under TCG) that the first
+   * command would pay for otherwise. */
+  if (agent->handshaken && agent->out.len == 0 && !agent->spawn_warmed_up)
+    {
+      agent->spawn_warmed_up = true;
+      spawn_warm_up ();
+    }
 }
 
 int

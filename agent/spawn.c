@@ -225,6 +225,27 @@ spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request, int in_fd, i
   return true;
 }
 
+/* An idle thread, started and ended once (see loop_once()). */
+static void *
+warm_up_thread (void *data)
+{
+  return NULL;
+}
+
+void
+spawn_warm_up (void)
+{
+  pthread_attr_t attr;
+  pthread_t thread;
+
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, SPAWN_STACK_SIZE);
+  if (pthread_create (&thread, &attr, warm_up_thread, NULL) != 0)
+    (void) 0; /* only a head start */
+  pthread_attr_destroy (&attr);
+}
+
 bool
 spawn_next_report (Agent *agent, SpawnReport *report)
 {
