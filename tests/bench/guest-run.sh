@@ -36,8 +36,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Plain qemu: the same kernel, an initramfs holding only a static init that
 # powers off; the same machine options as the qemu driver, and the kernel
-# arguments of banger's that change the boot's length (cryptomgr.notests),
-# so the difference is banger's own.
+# arguments of banger's that change the boot's length (loglevel=5,
+# cryptomgr.notests), so the difference is banger's own.
 work=$HARNESS_DIR/bench
 install -d "$work/root"
 install -m 0755 "$STUB_AGENT" "$work/root/init"
@@ -49,7 +49,7 @@ plain_boot() {
     shift
     timeout 60 qemu-system-x86_64 -M microvm -accel tcg -m "${MEMORY_MIB}M" -smp "$VCPUS" -nodefaults \
         -no-user-config -display none -no-reboot -serial null -kernel "$kernel" \
-        -initrd "$initrd" -append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=$tsc $*" ||
+        -initrd "$initrd" -append "console=ttyS0 panic=-1 loglevel=5 cryptomgr.notests tsc_early_khz=$tsc $*" ||
         harness_die "the plain qemu boot with $initrd failed"
     seconds_since "$t0"
 }

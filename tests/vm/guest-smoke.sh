@@ -57,6 +57,12 @@ tap_check "start" b vm start keep
 tap_check "exec writes a file" b vm exec keep -- sh -c 'echo kept > /root/marker && sync'
 tap_is "$(b vm exec keep -- dmesg | grep -c 'alg: self-tests disabled')" 1 \
     "the guest kernel skips its crypto self-tests (cryptomgr.notests)"
+# loglevel=5: the kernel's boot information is in dmesg, not on the console.
+tap_is "$(b vm exec keep -- dmesg | grep -c 'Linux version')" 1 "dmesg has the kernel's banner"
+console=$(b vm logs keep)
+[[ $console == *"banger-init: starting"* && $console != *"Linux version"* ]] &&
+    tap_ok "the console has banger-init's lines, not the kernel's boot information" ||
+    tap_fail "the console has banger-init's lines, not the kernel's boot information" "$console"
 want=$(b vm exec keep -- sh -c 'head -c 50000000 /dev/urandom > /root/big && sha256sum /root/big' | cut -d' ' -f1)
 got=$(b vm exec keep -- cat /root/big | sha256sum | cut -d' ' -f1)
 [[ -n $want && $want == "$got" ]] && tap_ok "50 MB of output arrive intact" ||
