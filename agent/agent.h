@@ -22,6 +22,9 @@ struct Exec {
   uint32_t id;        /* 0: an orphan, killed once started (exec_kill_all) */
   uint64_t serial;    /* names it in its spawner's report */
   pid_t pid;          /* 0 while starting; the process group: setsid() */
+  pid_t starting_pid; /* the child's pid, stored by the child itself at once
+                       * (atomic): signals reach a command stuck before its
+                       * exec, whose spawner has not reported yet */
   int pending_signal; /* a SIGNAL that came while starting */
   int in_fd;          /* -1 once closed (or when no stdin was asked for) */
   int out_fd, err_fd; /* -1 after EOF */
@@ -110,9 +113,11 @@ void exec_wait_spawns (Agent *agent, int timeout_ms);
 /* spawn.c */
 bool spawn_init (Agent *agent);
 /* Starts @request in a new process group with the child's ends of its
- * stdio; takes both over (@request is left empty) even when it fails. */
+ * stdio; takes both over (@request is left empty) even when it fails.
+ * The child stores its pid in *@starting_pid, which must live until the
+ * spawner's report. */
 bool spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request,
-                  int in_fd, int out_fd, int err_fd);
+                  int in_fd, int out_fd, int err_fd, pid_t *starting_pid);
 bool spawn_next_report (Agent *agent, SpawnReport *report);
 void spawn_warm_up (void);
 

@@ -62,13 +62,23 @@ signal_group (pid_t pid, int signo)
     kill (pid, signo);
 }
 
-/* A signal for a command still starting waits for its pid; of several,
- * the last counts, and SIGKILL stays. */
+/* The pid a command still starting stored itself, or 0. */
+static pid_t
+starting_pid (Exec *exec)
+{
+  return __atomic_load_n (&exec->starting_pid, __ATOMIC_ACQUIRE);
+}
+
+/* A signal for a command still starting goes to the pid it stored, or
+ * waits for its pid; of several waiting, the last counts, and SIGKILL
+ * stays. */
 void
 exec_signal (Exec *exec, int signo)
 {
-  if (exec->pid > 0)
-    signal_group (exec->pid, signo);
+  pid_t pid = exec->pid > 0 ? exec->pid : starting_pid (exec);
+
+  if (pid > 0)
+    signal_group (pid, signo);
   else if (exec->pending_signal != SIGKILL)
     exec->pending_signal = signo;
 }
@@ -114,7 +124,7 @@ exec_start (Agent *agent, uint32_t id, AgentWireExec *request)
     .out_window = AGENT_WIRE_INITIAL_WINDOW,
   };
   /* The child's ends (and the request) belong to the spawner now. */
-  if (!spawn_start (agent, exec->serial, request, in[0], out[1], err[1]))
+  if (!spawn_start (agent, exec->serial, request, in[0], out[1], err[1], &exec->starting_pid))
     {
       refuse (agent, id, "thread");
       close_fd (&exec->in_fd);
@@ -347,8 +357,9 @@ exec_finish_done (Agent *agent)
     }
 }
 
-/* Kills every command; one still starting becomes an orphan (id 0)
- * that exec_spawned() kills once its pid is known. */
+/* Kills every command. One still starting is killed if it stored its pid
+ * and becomes an orphan (id 0) either way, kept until its spawner reports
+ * (the child may still store its pid into it) and killed then. */
 void
 exec_kill_all (Agent *agent)
 {
@@ -365,6 +376,10 @@ exec_kill_all (Agent *agent)
         }
       else
         {
+          pid_t pid = starting_pid (e);
+
+          if (pid > 0)
+            signal_group (pid, SIGKILL);
           e->id = 0;
           close_fd (&e->in_fd);
           close_fd (&e->out_fd);

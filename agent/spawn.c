@@ -23,6 +23,7 @@
 typedef struct {
   AgentWireExec request;
   int in_fd, out_fd, err_fd; /* the child's ends */
+  pid_t *starting_pid;
   int report_fd;
   SpawnReport report;
 } SpawnJob;
@@ -115,13 +116,16 @@ child_complain (const char *what_1, const char *what_2, const char *why)
  * *@exec_errno; the status is 127 (not found) or 126 (found but not
  * runnable). */
 __attribute__ ((noreturn)) static void
-child_run (const AgentWireExec *request, int in_fd, int out_fd, int err_fd, int *exec_errno)
+child_run (const AgentWireExec *request, int in_fd, int out_fd, int err_fd, pid_t *starting_pid,
+           int *exec_errno)
 {
   const char *cwd = request->cwd[0] ? request->cwd : "/";
   sigset_t none;
   int err;
 
   setsid ();
+  /* Its own group first: a signal for the group may come from now on. */
+  __atomic_store_n (starting_pid, getpid (), __ATOMIC_RELEASE);
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
   signal (SIGPIPE, SIG_DFL);
@@ -163,7 +167,8 @@ spawn_thread (void *data)
   pid_t pid = vfork ();
 
   if (pid == 0)
-    child_run (&job->request, job->in_fd, job->out_fd, job->err_fd, &job->report.exec_errno);
+    child_run (&job->request, job->in_fd, job->out_fd, job->err_fd, job->starting_pid,
+               &job->report.exec_errno);
   /* The child has exec'd or exited: its memory is its own again. */
   job->report.pid = pid;
   job->report.spawn_errno = pid < 0 ? errno : 0;
@@ -190,7 +195,8 @@ spawn_init (Agent *agent)
 }
 
 bool
-spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request, int in_fd, int out_fd, int err_fd)
+spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request, int in_fd, int out_fd, int err_fd,
+             pid_t *starting_pid)
 {
   SpawnJob *job = calloc (1, sizeof *job);
   pthread_attr_t attr;
@@ -208,6 +214,7 @@ spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request, int in_fd, i
     }
   *job = (SpawnJob) {
     .request = *request, .in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd,
+    .starting_pid = starting_pid,
     .report_fd = agent->spawn_write_fd, .report = { .serial = serial },
   };
   *request = (AgentWireExec) { 0 };

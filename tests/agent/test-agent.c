@@ -9,8 +9,10 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -23,6 +25,9 @@
  * qemu's virtio-serial chardev: the tests then connect there and only
  * check what is visible from the host. */
 static const char *guest_socket;
+/* The tests (and the agents they start) have mounts of their own: a test
+ * may mount there, and nothing of it outlives the test program. */
+static gboolean private_mounts;
 
 typedef struct {
   char *dir;
@@ -1260,6 +1265,72 @@ test_hangup_while_starting (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (left, ==, 0);
 }
 
+/* A FUSE file system whose server never answers: every lookup in it
+ * waits (killably) for good, like a hung network file system. Returns the
+ * /dev/fuse fd that keeps it so, or -1 (with the test skipped). */
+static int
+mount_hung_fs (const char *dir)
+{
+  g_autofree char *options = NULL;
+  int fd;
+
+  if (!private_mounts)
+    {
+      g_test_skip ("needs root for a mount namespace of its own");
+      return -1;
+    }
+  fd = open ("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    {
+      g_test_skip ("no /dev/fuse");
+      return -1;
+    }
+  options = g_strdup_printf ("fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  if (mount ("banger-hung", dir, "fuse.banger-hung", MS_NOSUID | MS_NODEV, options) < 0)
+    {
+      g_test_skip_printf ("cannot mount a FUSE file system: %s", g_strerror (errno));
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* A command stuck before its exec (its working directory on a file system
+ * that never answers) holds up neither the agent nor other commands, and
+ * a signal still ends it. */
+static void
+test_stuck_start (Fixture *fx, gconstpointer data)
+{
+  static const char * const env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
+  static const char * const argv[] = { "true", NULL };
+  g_autofree char *hung = g_build_filename (fx->dir, "hung", NULL);
+  g_autofree char *cwd = g_build_filename (hung, "sub", NULL);
+  g_autoptr(GError) error = NULL;
+  AgentExitStatus status;
+  int fuse_fd = mount_hung_fs (hung);
+  Run stuck;
+
+  if (fuse_fd < 0)
+    return;
+  run_start_in (fx, &stuck, argv, env, cwd, -1, NULL);
+  g_usleep (300 * 1000);
+  g_assert_null (stuck.result);
+  assert_prints (fx, (const char *[]) { "echo", "not held up", NULL }, "not held up\n");
+  g_assert_null (stuck.result);
+  agent_client_signal_exec (fx->client, stuck.id, SIGKILL);
+  agent_client_exec_finish (fx->client, wait_result_within (&stuck.result, 20, "the stuck command's end"),
+                            &status, &error);
+  g_assert_no_error (error);
+  g_clear_object (&stuck.result);
+  close (stuck.out_fd);
+  close (stuck.err_fd);
+  g_assert_cmpint (status.signal, ==, SIGKILL);
+  g_assert_cmpint (umount2 (hung, MNT_DETACH), ==, 0);
+  close (fuse_fd);
+  g_rmdir (hung);
+}
+
 static void
 test_poweroff (Fixture *fx, gconstpointer data)
 {
@@ -1282,6 +1353,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
   guest_socket = g_getenv ("BANGER_AGENT_SOCKET");
+  /* Private, and not shared back: what a test mounts goes with it. */
+  private_mounts = guest_socket == NULL && geteuid () == 0 && unshare (CLONE_NEWNS) == 0
+                   && mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
 
 #define ADD(path, fn) g_test_add ("/agent/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("hello/reports-the-guest", test_hello);
@@ -1299,6 +1373,8 @@ main (int argc, char **argv)
   ADD ("exec/signal-before-the-pid-is-known", test_signal_before_the_pid);
   if (guest_socket == NULL)
     ADD ("exec/hangup-while-starting-leaves-nothing", test_hangup_while_starting);
+  if (guest_socket == NULL)
+    ADD ("exec/a-start-stuck-on-a-hung-fs-holds-up-nothing", test_stuck_start);
   ADD ("exec/unknown-command-is-127", test_unknown_command);
   ADD ("exec/path-search-is-execvp-s", test_path_search);
   ADD ("connection/disconnect-kills-execs-and-reconnect-works", test_disconnect_kills_and_reconnect_works);
