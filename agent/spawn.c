@@ -194,13 +194,27 @@ spawn_init (Agent *agent)
   return true;
 }
 
+/* A detached thread running @fn (@data); 0 or an errno. */
+static int
+start_thread (void *(*fn) (void *), void *data)
+{
+  pthread_attr_t attr;
+  pthread_t thread;
+  int err;
+
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, SPAWN_STACK_SIZE);
+  err = pthread_create (&thread, &attr, fn, data);
+  pthread_attr_destroy (&attr);
+  return err;
+}
+
 bool
 spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request, int in_fd, int out_fd, int err_fd,
              pid_t *starting_pid)
 {
   SpawnJob *job = calloc (1, sizeof *job);
-  pthread_attr_t attr;
-  pthread_t thread;
   int err;
 
   if (job == NULL)
@@ -218,11 +232,7 @@ spawn_start (Agent *agent, uint64_t serial, AgentWireExec *request, int in_fd, i
     .report_fd = agent->spawn_write_fd, .report = { .serial = serial },
   };
   *request = (AgentWireExec) { 0 };
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, SPAWN_STACK_SIZE);
-  err = pthread_create (&thread, &attr, spawn_thread, job);
-  pthread_attr_destroy (&attr);
+  err = start_thread (spawn_thread, job);
   if (err != 0)
     {
       job_free (job);
@@ -242,15 +252,8 @@ warm_up_thread (void *data)
 void
 spawn_warm_up (void)
 {
-  pthread_attr_t attr;
-  pthread_t thread;
-
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize (&attr, SPAWN_STACK_SIZE);
-  if (pthread_create (&thread, &attr, warm_up_thread, NULL) != 0)
+  if (start_thread (warm_up_thread, NULL) != 0)
     (void) 0; /* only a head start */
-  pthread_attr_destroy (&attr);
 }
 
 bool
