@@ -256,6 +256,16 @@ apply_keyfile (GKeyFile      *keyfile,
     if (i != G_MAXUINT)
       out->qemu_agent_channel = (VmmAgentChannel) i;
   }
+  {
+    static const char *const levels[] = { "warnings", "all", NULL };
+    guint i;
+
+    if (!read_choice (keyfile, path, "guest", "kernel-messages", levels,
+                      _("must be warnings or all"), &i, error))
+      return FALSE;
+    if (i != G_MAXUINT)
+      out->kernel_messages_all = i == 1;
+  }
   return TRUE;
 }
 

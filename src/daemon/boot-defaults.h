@@ -1,5 +1,6 @@
 /* boot-defaults.h: the config file's keys about booting VMs: default image,
- * kernel and NAT, the subnet, the resolvers and the VMM binaries. */
+ * kernel and NAT, the subnet, the resolvers, the VMM binaries and what
+ * the guest kernel writes to the console. */
 #pragma once
 
 #include <glib.h>
@@ -27,6 +28,7 @@ typedef struct {
   char     *qemu;           /* [qemu] binary */
   VmmAgentChannel qemu_agent_channel;   /* [qemu] agent-channel */
   JailerMode jailer;        /* [firecracker] jailer */
+  gboolean  kernel_messages_all; /* [guest] kernel-messages = all, not warnings */
   char     *ssh_key;        /* the user's public key for the guest, or NULL */
 } BootDefaults;
 

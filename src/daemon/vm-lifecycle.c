@@ -26,14 +26,15 @@
 #include "vm-object.h"
 #include "vm-release.h"
 
-/* loglevel=5: the serial console gets the kernel's warnings and worse,
- * not its ~240 lines of boot information. Every byte to the emulated UART
- * traps to the VMM; the full log stays in the guest's dmesg. ~25 ms of a
- * 1.2 s boot under TCG.
- * cryptomgr.notests: the kernel's crypto self-tests check its own
+/* cryptomgr.notests: the kernel's crypto self-tests check its own
  * algorithm implementations at every boot; they were ~0.1–0.25 s of a TCG
  * guest's 1.3 s kernel boot, for a throwaway VM. fips=1 runs them anyway. */
-#define BOOT_ARGS "console=ttyS0 reboot=k panic=1 loglevel=5 cryptomgr.notests"
+#define BOOT_ARGS "console=ttyS0 reboot=k panic=1 cryptomgr.notests"
+/* Unless [guest] kernel-messages = all: the serial console gets the
+ * kernel's warnings and worse, not its ~240 lines of boot information.
+ * Every byte to the emulated UART traps to the VMM (~25 ms of a 1.2 s
+ * boot under TCG); the full log stays in the guest's dmesg. */
+#define BOOT_ARGS_WARNINGS_ONLY " loglevel=5"
 
 /* ---- shared pieces -------------------------------------------------- */
 
@@ -530,6 +531,8 @@ start_prepare (StartOp *op)
   /* How the guest finds its agent channel; a private copy of the image is
    * the root itself, not an overlay's lower layer. */
   boot_args = g_string_new (BOOT_ARGS);
+  if (!op->defaults.kernel_messages_all)
+    g_string_append (boot_args, BOOT_ARGS_WARNINGS_ONLY);
   if (op->driver->kernel_args != NULL)
     g_string_append_printf (boot_args, " %s", op->driver->kernel_args);
   if (op->root_copy_path != NULL)

@@ -35,6 +35,9 @@ tap_is "$(vm_state web)" running "web is running"
 tap_is "$(vm_calls web)" "$VM_BOOT_SEQUENCE" "the exact API sequence, in order"
 tap_is "$(vm_call_body web 'PUT /machine-config')" \
     '{"mem_size_mib": 256, "smt": false, "vcpu_count": 1}' "machine-config from the VM's settings"
+tap_is "$(vm_call_body web 'PUT /boot-source' | json 'd["boot_args"]')" \
+    "console=ttyS0 reboot=k panic=1 cryptomgr.notests loglevel=5 banger.agent=vsock:52" \
+    "the kernel's command line: only its warnings and worse on the console"
 tap_is "$(vm_call_body web 'PUT /drives/rootfs')" \
     "{\"drive_id\": \"rootfs\", \"is_read_only\": true, \"is_root_device\": true, \"path_on_host\": \"$VM_ASSETS/rootfs.ext4\"}" \
     "the image is the read-only root drive"
@@ -96,8 +99,14 @@ vm_expect_clean "after a stop without agent"
 
 # --- start again, restart ----------------------------------------------------------
 : >"$VM_CALLS/web.jsonl"
+cp "$XDG_CONFIG_HOME/banger/config" "$HARNESS_DIR/config.saved"
+printf '[guest]\nkernel-messages = all\n' >>"$XDG_CONFIG_HOME/banger/config"
 tap_check "start web again" banger vm start web
 tap_is "$(vm_calls web)" "$VM_BOOT_SEQUENCE" "the same sequence again"
+[[ $(vm_call_body web 'PUT /boot-source' | json 'd["boot_args"]') != *loglevel=* ]] &&
+    tap_ok "with [guest] kernel-messages = all the console gets all of them" ||
+    tap_fail "with [guest] kernel-messages = all the console gets all of them"
+cp "$HARNESS_DIR/config.saved" "$XDG_CONFIG_HOME/banger/config"
 tap_is "$(vm_prop web IPv4)" "$ip" "the address stays the VM's"
 old=$(vm_vmm_pids)
 tap_check "restart web" banger vm restart web

@@ -53,6 +53,7 @@ test_missing_file (Fixture *f, gconstpointer data)
   g_assert_cmpint (defaults.jailer, ==, JAILER_AUTO);
   g_assert_cmpint (defaults.qemu_agent_channel, ==, VMM_AGENT_CHANNEL_AUTO);
   g_assert_false (defaults.nat);
+  g_assert_false (defaults.kernel_messages_all);
 }
 
 static void
@@ -62,14 +63,17 @@ test_choices (Fixture *f, gconstpointer data)
     const char      *text;
     JailerMode       jailer;
     VmmAgentChannel  channel;
+    gboolean         kernel_messages_all;
   } cases[] = {
-    { "[qemu]\nagent-channel = vsock\n", JAILER_AUTO, VMM_AGENT_CHANNEL_VSOCK },
-    { "[qemu]\nagent-channel =  serial \n", JAILER_AUTO, VMM_AGENT_CHANNEL_SERIAL },
+    { "[qemu]\nagent-channel = vsock\n", JAILER_AUTO, VMM_AGENT_CHANNEL_VSOCK, FALSE },
+    { "[qemu]\nagent-channel =  serial \n", JAILER_AUTO, VMM_AGENT_CHANNEL_SERIAL, FALSE },
     { "[qemu]\nagent-channel = auto\n[firecracker]\njailer = never\n", JAILER_NEVER,
-      VMM_AGENT_CHANNEL_AUTO },
-    { "[firecracker]\njailer = always\n", JAILER_ALWAYS, VMM_AGENT_CHANNEL_AUTO },
+      VMM_AGENT_CHANNEL_AUTO, FALSE },
+    { "[firecracker]\njailer = always\n", JAILER_ALWAYS, VMM_AGENT_CHANNEL_AUTO, FALSE },
     { "[qemu]\nbinary = /opt/qemu/bin/qemu-system-x86_64\n", JAILER_AUTO,
-      VMM_AGENT_CHANNEL_AUTO },
+      VMM_AGENT_CHANNEL_AUTO, FALSE },
+    { "[guest]\nkernel-messages = all\n", JAILER_AUTO, VMM_AGENT_CHANNEL_AUTO, TRUE },
+    { "[guest]\nkernel-messages = warnings\n", JAILER_AUTO, VMM_AGENT_CHANNEL_AUTO, FALSE },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -81,6 +85,7 @@ test_choices (Fixture *f, gconstpointer data)
       g_assert_no_error (error);
       g_assert_cmpint (defaults.jailer, ==, cases[i].jailer);
       g_assert_cmpint (defaults.qemu_agent_channel, ==, cases[i].channel);
+      g_assert_cmpint (defaults.kernel_messages_all, ==, cases[i].kernel_messages_all);
     }
 }
 
@@ -99,6 +104,7 @@ test_bad_values (Fixture *f, gconstpointer data)
     { "[vm-defaults]\nvmm = bochs\n", "vmm", "bochs" },
     { "[vm-defaults]\nnat = perhaps\n", "nat", "nat" },
     { "[qemu]\nbinary =\n", "binary", "program" },
+    { "[guest]\nkernel-messages = debug\n", "kernel-messages", "warnings or all" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
