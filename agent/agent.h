@@ -75,6 +75,8 @@ typedef struct {
 } Agent;
 
 void agent_log (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t agent_monotonic_ms (void);
 
 /* transport.c */
 bool transport_open (Agent *agent);

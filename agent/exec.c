@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -181,17 +180,14 @@ exec_spawned (Agent *agent, const SpawnReport *report)
 void
 exec_wait_spawns (Agent *agent, int timeout_ms)
 {
-  struct timespec start, now;
+  int64_t deadline = agent_monotonic_ms () + timeout_ms;
 
-  clock_gettime (CLOCK_MONOTONIC, &start);
   while (agent->n_spawning > 0)
     {
       struct pollfd pfd = { .fd = agent->spawn_read_fd, .events = POLLIN };
-      long elapsed;
+      int64_t left = deadline - agent_monotonic_ms ();
 
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-      if (elapsed >= timeout_ms || poll (&pfd, 1, (int) (timeout_ms - elapsed)) <= 0)
+      if (left <= 0 || poll (&pfd, 1, (int) left) <= 0)
         return;
       exec_read_spawn_reports (agent);
     }

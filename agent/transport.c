@@ -158,15 +158,6 @@ transport_vport_unsure (const Agent *agent)
   return agent->kind == TRANSPORT_VPORT && agent->vport_active && agent->vport_eof;
 }
 
-static int64_t
-monotonic_ms (void)
-{
-  struct timespec now;
-
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /* The HELLO every host opens with (docs/agent-protocol.md). On a port it
  * is how the agent finds where a new host's bytes begin. */
 static const AgentWireBuf *
@@ -191,7 +182,7 @@ host_hello (void)
 static bool
 vport_hangup_certain (Agent *agent)
 {
-  int64_t now = monotonic_ms ();
+  int64_t now = agent_monotonic_ms ();
 
   if (!agent->vport_eof)
     {
@@ -318,7 +309,7 @@ drop_frame_cut_by_new_host (Agent *agent, const uint8_t *chunk, size_t n, bool a
   if (agent->kind != TRANSPORT_VPORT || agent->in.len == 0 || n < hello->len
       || memcmp (chunk, hello->data, hello->len) != 0)
     return;
-  if (!after_eof && monotonic_ms () - agent->in_grew_ms < VPORT_STALL_MS)
+  if (!after_eof && agent_monotonic_ms () - agent->in_grew_ms < VPORT_STALL_MS)
     return;
   LOG ("a new host said HELLO after %zu bytes of an unfinished frame; dropping them",
        agent->in.len);
@@ -357,7 +348,7 @@ transport_read (Agent *agent)
   after_eof = agent->vport_eof;
   agent->vport_eof = false;
   drop_frame_cut_by_new_host (agent, chunk, (size_t) n, after_eof);
-  agent->in_grew_ms = monotonic_ms ();
+  agent->in_grew_ms = agent_monotonic_ms ();
   agent->in_stall_seen = false;
   if (agent->kind == TRANSPORT_VPORT)
     agent->vport_active = true;
@@ -392,22 +383,20 @@ transport_flush (Agent *agent)
 bool
 transport_flush_blocking (Agent *agent, int timeout_ms)
 {
-  struct timespec start, now;
+  int64_t deadline = agent_monotonic_ms () + timeout_ms;
 
-  clock_gettime (CLOCK_MONOTONIC, &start);
   for (;;)
     {
       struct pollfd pfd = { .fd = agent->conn_fd, .events = POLLOUT };
-      long elapsed;
+      int64_t left;
 
       transport_flush (agent);
       if (agent->conn_fd < 0 || agent->out.len == 0)
         return agent->out.len == 0;
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-      if (elapsed >= timeout_ms)
+      left = deadline - agent_monotonic_ms ();
+      if (left <= 0)
         return false;
-      poll (&pfd, 1, (int) (timeout_ms - elapsed));
+      poll (&pfd, 1, (int) left);
     }
 }
 
@@ -423,7 +412,7 @@ transport_stall_timeout (const Agent *agent)
   if (agent->kind != TRANSPORT_VPORT || !agent->vport_active || agent->draining
       || agent->in_stall_seen || agent->in.len <= host_hello ()->len)
     return -1;
-  left = agent->in_grew_ms + VPORT_STALL_MS - monotonic_ms ();
+  left = agent->in_grew_ms + VPORT_STALL_MS - agent_monotonic_ms ();
   return left > 0 ? (int) left : 0;
 }
 
